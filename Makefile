@@ -1,0 +1,65 @@
+# Một Cửa — the two commands a newcomer needs are `make run` and `make test`.
+# Everything else is here for developers and operators; `make help` lists it.
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+PIP    := $(VENV)/bin/pip
+STAMP  := $(VENV)/.installed
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
+
+.DEFAULT_GOAL := help
+.PHONY: help install system-deps run test test-fast test-postgres lint format migrate seed messages bench bench-quick clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-14s %s\n", $$1, $$2}'
+
+$(STAMP): requirements.txt requirements-dev.txt
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "Python 3.10+ is required")'
+	test -x $(PY) || $(PYTHON) -m venv $(VENV) || { sh scripts/system-deps.sh venv && $(PYTHON) -m venv $(VENV); }
+	$(PIP) install --quiet --upgrade pip
+	$(PIP) install --quiet -r requirements-dev.txt
+	touch $(STAMP)
+
+install: $(STAMP) ## Create .venv and install the Python packages
+	@sh scripts/system-deps.sh test
+
+system-deps: ## Install missing Debian packages (fonts, pango, chromium, poppler, zbar)
+	@sh scripts/system-deps.sh test
+
+run: $(STAMP) ## Migrate the embedded SQLite database, load demo data, start web + worker + beat
+	@sh scripts/system-deps.sh run
+	@sh scripts/run-embedded.sh $(HOST) $(PORT)
+
+test: install ## Run the whole test suite (SQLite unless DATABASE_URL is set)
+	$(VENV)/bin/pytest
+
+test-fast: install ## The suite without browser and slow tests
+	$(VENV)/bin/pytest -m "not browser and not slow"
+
+test-postgres: install ## The whole suite against local PostgreSQL + Redis (see .ci/run)
+	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/motcua} \
+	REDIS_URL=$${REDIS_URL:-redis://127.0.0.1:6379/0} $(VENV)/bin/pytest
+
+lint: install ## ruff check + format check + missing migrations
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	DEBUG=1 $(PY) manage.py makemigrations --check --dry-run
+
+format: install ## Format and autofix with ruff
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+migrate: install ## Apply migrations
+	DEBUG=1 $(PY) manage.py migrate --noinput
+
+seed: migrate ## Load the demo data (idempotent)
+	DEBUG=1 $(PY) manage.py seed_demo
+
+messages: install ## Update and compile the translation catalogues
+	DEBUG=1 $(PY) manage.py makemessages -l vi -l en --no-location -i ".venv/*" -i "var/*"
+	DEBUG=1 $(PY) manage.py compilemessages -i ".venv" -i "var"
+
+clean: ## Remove the venv, the embedded database and caches
+	rm -rf $(VENV) var .pytest_cache .ruff_cache staticfiles

@@ -1,0 +1,33 @@
+#!/bin/sh
+# `make run`: the whole portal on one machine without any server: SQLite in var/, Celery
+# worker + beat on kombu's filesystem broker in var/celery-broker. Ctrl+C stops everything.
+set -e
+HOST=${1:-127.0.0.1}
+PORT=${2:-8000}
+PY=.venv/bin/python
+export DEBUG=${DEBUG:-1}
+export SITE_URL=${SITE_URL:-http://$HOST:$PORT}
+unset REDIS_URL
+mkdir -p var/celery-broker var/mail
+
+$PY manage.py migrate --noinput
+$PY manage.py seed_demo
+
+.venv/bin/celery -A motcua worker -B --pool solo --loglevel INFO \
+  --schedule var/celerybeat-schedule >var/celery.log 2>&1 &
+CELERY_PID=$!
+trap 'kill $CELERY_PID 2>/dev/null; wait $CELERY_PID 2>/dev/null' EXIT INT TERM
+
+cat <<MSG
+
+  Một Cửa is running at $SITE_URL/
+    officer workspace  $SITE_URL/can-bo/      admin  $SITE_URL/admin/
+    API docs           $SITE_URL/api/docs/
+  Demo accounts (password: motcua-demo):
+    admin (administrator), tiepnhan (reception), chuyenvien (specialist),
+    lanhdao (leader), giamsat (supervisor)
+  Celery worker + beat log: var/celery.log   e-mails are written to var/mail/
+  Press Ctrl+C to stop.
+
+MSG
+$PY manage.py runserver "$HOST:$PORT" --noreload

@@ -1,0 +1,19 @@
+"""Test settings: the project's settings with test-friendly defaults for unset variables.
+
+DATABASE_URL and REDIS_URL pass through, so the same suite runs on SQLite (default) and on
+PostgreSQL + Redis (`.ci/run`)."""
+
+import os
+import tempfile
+
+os.environ.setdefault("DEBUG", "0")
+os.environ.setdefault("SECRET_KEY", "tests-only-secret-key-" + "x" * 40)
+os.environ.setdefault("ALLOWED_HOSTS", "testserver,localhost,127.0.0.1")
+os.environ.setdefault("SECURE_COOKIES", "0")
+os.environ.setdefault("STATICFILES_STORAGE", "django.contrib.staticfiles.storage.StaticFilesStorage")
+os.environ.setdefault("EMAIL_BACKEND", "django.core.mail.backends.locmem.EmailBackend")
+os.environ.setdefault("MEDIA_ROOT", tempfile.mkdtemp(prefix="motcua-test-media-"))
+
+from motcua.settings import *  # noqa: E402,F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast test logins
