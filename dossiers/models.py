@@ -1,0 +1,361 @@
+"""Dossiers (hồ sơ): the applications received at the one-stop desk, their append-only audit
+events, pauses, attachments and the per-agency daily code sequence.
+
+`Dossier.status` changes only through `dossiers.services.dossier_act()` (the workflow service);
+nothing else assigns it.
+"""
+
+import hashlib
+import hmac
+import secrets
+import uuid
+from pathlib import PurePath
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from procedures.models import Agency, Procedure, Role
+
+
+class Status(models.IntegerChoices):
+    """The national 10-code status vocabulary. "Overdue" is derived, never stored."""
+
+    SUBMITTED_ONLINE = 1, _("Submitted online")
+    RECEIVED = 2, _("Received")
+    REFUSED = 3, _("Refused")
+    PROCESSING = 4, _("Processing")
+    AWAITING_SUPPLEMENT = 5, _("Awaiting supplement")
+    AWAITING_OBLIGATION = 6, _("Awaiting financial obligation")
+    WITHDRAWN = 7, _("Withdrawn")
+    STOPPED = 8, _("Stopped")
+    RESULT_READY = 9, _("Result ready")
+    RETURNED = 10, _("Result returned")
+
+
+OPEN_STATUSES = (
+    Status.SUBMITTED_ONLINE,
+    Status.RECEIVED,
+    Status.PROCESSING,
+    Status.AWAITING_SUPPLEMENT,
+    Status.AWAITING_OBLIGATION,
+)
+PAUSED_STATUSES = (Status.AWAITING_SUPPLEMENT, Status.AWAITING_OBLIGATION)
+FINISHED_STATUSES = (Status.REFUSED, Status.WITHDRAWN, Status.STOPPED, Status.RESULT_READY, Status.RETURNED)
+
+
+class Stage(models.TextChoices):
+    """Where an open dossier sits inside its procedure's workflow (who acts next)."""
+
+    INTAKE = "intake", _("Intake")
+    PROCESSING = "processing", _("Specialist processing")
+    APPROVAL = "approval", _("Awaiting approval")
+    RETURN = "return", _("Result at the desk")
+    CLOSED = "closed", _("Closed")
+
+
+class Channel(models.TextChoices):
+    IN_PERSON = "in_person", _("In person")
+    ONLINE = "online", _("Online")
+    POST = "post", _("Post")
+
+
+class Outcome(models.TextChoices):
+    EARLY = "early", _("Early")
+    ON_TIME = "on_time", _("On time")
+    LATE = "late", _("Late")
+
+
+def judge(finished_at, due_at):
+    """Decision 766 style: late after the deadline, early when finished on an earlier day."""
+    if finished_at is None or due_at is None:
+        return ""
+    if finished_at > due_at:
+        return Outcome.LATE
+    if timezone.localdate(finished_at) < timezone.localdate(due_at):
+        return Outcome.EARLY
+    return Outcome.ON_TIME
+
+
+class DossierQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """The one agency-scoping rule: an officer sees the dossiers received, handled or returned
+        by an agency they belong to; a supervisor also sees every agency below theirs."""
+        if not user or not user.is_authenticated:
+            return self.none()
+        if user.is_superuser:
+            return self
+        from procedures.models import Membership
+
+        memberships = list(Membership.objects.filter(user=user).select_related("agency"))
+        agency_ids = {m.agency_id for m in memberships}
+        for m in memberships:
+            if m.role == Role.SUPERVISOR:
+                agency_ids.update(m.agency.subtree_ids())
+        if not agency_ids:
+            return self.none()
+        return self.filter(
+            Q(receiving_agency_id__in=agency_ids)
+            | Q(competent_agency_id__in=agency_ids)
+            | Q(returning_agency_id__in=agency_ids)
+        )
+
+    def open(self):
+        return self.filter(status__in=OPEN_STATUSES)
+
+    def overdue(self, now=None):
+        now = now or timezone.now()
+        return self.open().exclude(status__in=PAUSED_STATUSES).filter(due_at__lt=now)
+
+    def due_within(self, start, end):
+        return self.open().filter(due_at__gte=start, due_at__lt=end)
+
+
+def make_pin():
+    return f"{secrets.randbelow(10**6):06d}"
+
+
+def hash_pin(code, pin):
+    """A keyed hash (HMAC-SHA256), not PBKDF2: the lookup is public and hot, brute force is
+    stopped by throttling, and without the server key the hashes are useless."""
+    key = (getattr(settings, "PIN_HASH_KEY", "") or settings.SECRET_KEY).encode()
+    return hmac.new(key, f"{code}:{pin}".encode(), hashlib.sha256).hexdigest()
+
+
+class Dossier(models.Model):
+    code = models.CharField(_("dossier code"), max_length=64, unique=True, editable=False)
+    procedure = models.ForeignKey(Procedure, verbose_name=_("procedure"), on_delete=models.PROTECT)
+    procedure_version = models.PositiveIntegerField(_("procedure version"), editable=False)
+    # What the procedure said when the dossier was received (name, time, documents, workflow):
+    # later catalogue edits never change a dossier already received.
+    procedure_snapshot = models.JSONField(_("procedure at receipt"), default=dict, editable=False)
+    receiving_agency = models.ForeignKey(
+        Agency, verbose_name=_("receiving agency"), on_delete=models.PROTECT, related_name="+"
+    )
+    competent_agency = models.ForeignKey(
+        Agency, verbose_name=_("competent agency"), on_delete=models.PROTECT, related_name="+"
+    )
+    returning_agency = models.ForeignKey(
+        Agency, verbose_name=_("returning agency"), on_delete=models.PROTECT, related_name="+"
+    )
+    applicant_name = models.CharField(_("applicant name"), max_length=255)
+    applicant_id_number = models.CharField(_("ID number"), max_length=20, blank=True)
+    applicant_phone = models.CharField(_("phone"), max_length=20, blank=True)
+    applicant_email = models.EmailField(_("e-mail"), blank=True)
+    applicant_address = models.CharField(_("address"), max_length=500, blank=True)
+    channel = models.CharField(_("channel"), max_length=20, choices=Channel.choices, default=Channel.IN_PERSON)
+    status = models.PositiveSmallIntegerField(_("status"), choices=Status.choices, editable=False)
+    stage = models.CharField(_("stage"), max_length=20, choices=Stage.choices, editable=False)
+    documents = models.JSONField(_("documents received"), default=list, blank=True)
+    note = models.TextField(_("note"), blank=True)
+    submitted_at = models.DateTimeField(_("submitted at"), editable=False)
+    received_at = models.DateTimeField(_("received at"), null=True, blank=True, editable=False)
+    due_at = models.DateTimeField(_("due at"), null=True, blank=True, editable=False)
+    original_due_at = models.DateTimeField(_("original due date"), null=True, blank=True, editable=False)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True, editable=False)
+    returned_at = models.DateTimeField(_("returned at"), null=True, blank=True, editable=False)
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("assignee"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="assigned_dossiers",
+        editable=False,
+    )
+    step_started_at = models.DateTimeField(_("step started at"), null=True, blank=True, editable=False)
+    step_due_at = models.DateTimeField(_("step due at"), null=True, blank=True, editable=False)
+    supplement_requests = models.PositiveSmallIntegerField(_("supplement requests"), default=0, editable=False)
+    result_summary = models.TextField(_("result"), blank=True, editable=False)
+    returned_to = models.CharField(_("collected by"), max_length=255, blank=True, editable=False)
+    return_method = models.CharField(_("return method"), max_length=20, blank=True, editable=False)
+    pin_hash = models.CharField(max_length=64, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
+        null=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        editable=False,
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    objects = DossierQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("dossier")
+        verbose_name_plural = _("dossiers")
+        ordering = ["-submitted_at", "-id"]
+        indexes = [
+            # Queues and reminder scans read open dossiers by deadline.
+            models.Index(
+                fields=["due_at"], name="dossier_open_due_idx", condition=Q(status__in=[1, 2, 4, 5, 6])
+            ),
+            models.Index(fields=["competent_agency", "status", "due_at"], name="dossier_competent_idx"),
+            models.Index(fields=["receiving_agency", "status", "due_at"], name="dossier_receiving_idx"),
+            models.Index(fields=["assignee", "status", "due_at"], name="dossier_assignee_idx"),
+            models.Index(fields=["submitted_at", "id"], name="dossier_submitted_idx"),
+        ]
+
+    def __str__(self):
+        return self.code
+
+    def get_absolute_url(self):
+        return reverse("dossiers:detail", args=[self.code])
+
+    def check_pin(self, pin):
+        return hmac.compare_digest(self.pin_hash, hash_pin(self.code, str(pin or "").strip()))
+
+    @property
+    def is_open(self):
+        return self.status in OPEN_STATUSES
+
+    @property
+    def is_paused(self):
+        return self.status in PAUSED_STATUSES
+
+    def is_overdue(self, now=None):
+        return bool(self.is_open and not self.is_paused and self.due_at and self.due_at < (now or timezone.now()))
+
+    @property
+    def outcome(self):
+        return judge(self.finished_at, self.due_at)
+
+    @property
+    def masked_applicant_name(self):
+        """'Nguyễn Văn An' → 'N*** V** An': enough for the applicant to recognise, nothing more."""
+        words = self.applicant_name.split()
+        if not words:
+            return ""
+        return " ".join([w[0] + "*" * (len(w) - 1) for w in words[:-1]] + [words[-1]])
+
+
+class EventQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise TypeError("Dossier events are append-only.")
+
+    def delete(self):
+        raise TypeError("Dossier events are append-only.")
+
+
+class DossierEvent(models.Model):
+    """Append-only audit row for every action on a dossier. It renders the citizen's timeline
+    and the process control slip (Phiếu kiểm soát quá trình)."""
+
+    dossier = models.ForeignKey(Dossier, verbose_name=_("dossier"), on_delete=models.PROTECT, related_name="events")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("actor"), null=True, blank=True, on_delete=models.PROTECT
+    )
+    action = models.CharField(_("action"), max_length=40)
+    from_status = models.PositiveSmallIntegerField(_("from status"), choices=Status.choices, null=True, blank=True)
+    to_status = models.PositiveSmallIntegerField(_("to status"), choices=Status.choices)
+    from_stage = models.CharField(_("from stage"), max_length=20, choices=Stage.choices, blank=True)
+    to_stage = models.CharField(_("to stage"), max_length=20, choices=Stage.choices, blank=True)
+    comment = models.TextField(_("comment"), blank=True)
+    data = models.JSONField(_("details"), default=dict, blank=True)
+    # The deadline of the step this action closed, and how that step went.
+    step_due_at = models.DateTimeField(_("step deadline"), null=True, blank=True)
+    step_outcome = models.CharField(_("step result"), max_length=10, choices=Outcome.choices, blank=True)
+    created_at = models.DateTimeField(_("at"), db_index=True)
+
+    objects = EventQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("dossier event")
+        verbose_name_plural = _("dossier events")
+        ordering = ["created_at", "id"]
+
+    def __str__(self):
+        return f"{self.dossier_id} {self.action} {self.created_at:%Y-%m-%d %H:%M}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise TypeError("Dossier events are append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise TypeError("Dossier events are append-only.")
+
+
+class Pause(models.Model):
+    """A period during which the processing clock stands still (awaiting a supplement during
+    processing or a financial obligation)."""
+
+    class Kind(models.TextChoices):
+        SUPPLEMENT = "supplement", _("Supplement")
+        OBLIGATION = "obligation", _("Financial obligation")
+
+    dossier = models.ForeignKey(Dossier, verbose_name=_("dossier"), on_delete=models.PROTECT, related_name="pauses")
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    started_at = models.DateTimeField(_("started at"))
+    ended_at = models.DateTimeField(_("ended at"), null=True, blank=True)
+    working_minutes = models.FloatField(_("paused working minutes"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("pause")
+        verbose_name_plural = _("pauses")
+        ordering = ["started_at", "id"]
+
+
+def attachment_path(instance, filename):
+    # Random stored names: the original name is kept in the row, never used on disk.
+    suffix = PurePath(filename).suffix.lower()[:8]
+    now = timezone.now()
+    return f"attachments/{now:%Y/%m}/{uuid.uuid4().hex}{suffix}"
+
+
+class Attachment(models.Model):
+    class Kind(models.TextChoices):
+        APPLICATION = "application", _("Application document")
+        SUPPLEMENT = "supplement", _("Supplement")
+        RESULT = "result", _("Result")
+        OTHER = "other", _("Other")
+
+    dossier = models.ForeignKey(
+        Dossier, verbose_name=_("dossier"), on_delete=models.PROTECT, related_name="attachments"
+    )
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices, default=Kind.APPLICATION)
+    file = models.FileField(_("file"), upload_to=attachment_path)
+    original_name = models.CharField(_("file name"), max_length=255)
+    content_type = models.CharField(_("content type"), max_length=100)
+    size = models.PositiveIntegerField(_("size"))
+    sha256 = models.CharField(max_length=64)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("uploaded by"), null=True, on_delete=models.PROTECT
+    )
+    uploaded_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("attachment")
+        verbose_name_plural = _("attachments")
+        ordering = ["uploaded_at", "id"]
+
+    def __str__(self):
+        return self.original_name
+
+
+class DossierSequence(models.Model):
+    """The last sequence number used per agency and intake day (Art. 28 dossier codes)."""
+
+    agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="+")
+    day = models.DateField()
+    last_value = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["agency", "day"], name="unique_dossier_sequence")]
+
+
+class ThrottleCounter(models.Model):
+    """An atomic counter per key and time window (public lookup throttling); works the same on
+    SQLite and PostgreSQL because increments are single UPDATE … SET n = n + 1 statements."""
+
+    key = models.CharField(max_length=128)
+    window_start = models.DateTimeField()
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["key", "window_start"], name="unique_throttle_window")]

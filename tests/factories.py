@@ -1,0 +1,121 @@
+"""Test data builders. Catalogue rows are made with the ORM; dossiers are always brought to a
+state through the real services (`dossier_create`, `dossier_act`), never by assigning fields."""
+
+import itertools
+from datetime import datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from django.contrib.auth import get_user_model
+
+from dossiers.services import dossier_act, dossier_create
+from procedures.models import Agency, Field, Membership, Procedure, RequiredDocument, Role, WorkflowStep
+
+VN = ZoneInfo("Asia/Ho_Chi_Minh")
+_seq = itertools.count(1)
+
+
+def vn(*args):
+    """An aware datetime in Vietnam time: vn(2026, 3, 2, 9, 0)."""
+    return datetime(*args, tzinfo=VN)
+
+
+def make_agency(code=None, name=None, level=Agency.Level.COMMUNE, parent=None):
+    n = next(_seq)
+    return Agency.objects.create(
+        code=code or f"T{n:03d}.X{n:02d}", name=name or f"Trung tâm phục vụ hành chính công xã {n}", level=level, parent=parent
+    )
+
+
+def make_field(code="HT", name="Hộ tịch"):
+    return Field.objects.get_or_create(code=code, defaults={"name": name})[0]
+
+
+def make_procedure(
+    *,
+    code=None,
+    name="Đăng ký khai sinh",
+    days="3",
+    agencies=(),
+    cutoff=None,
+    field=None,
+    workflow=None,
+    documents=("Tờ khai đăng ký khai sinh", "Giấy chứng sinh"),
+):
+    n = next(_seq)
+    procedure = Procedure.objects.create(
+        code=code or f"9.{n:06d}",
+        name=name,
+        field=field or make_field(),
+        processing_days=Decimal(str(days)),
+        same_day_cutoff=cutoff,
+        fee_text="Miễn lệ phí",
+        published=True,
+    )
+    procedure.agencies.set(agencies)
+    for i, doc in enumerate(documents):
+        RequiredDocument.objects.create(procedure=procedure, position=i, name=doc, originals=1)
+    steps = workflow or [
+        ("Tiếp nhận hồ sơ", Role.RECEPTION, 10),
+        ("Thẩm định, xử lý", Role.SPECIALIST, 60),
+        ("Phê duyệt", Role.LEADER, 20),
+        ("Trả kết quả", Role.RECEPTION, 10),
+    ]
+    for i, (step_name, role, share) in enumerate(steps):
+        WorkflowStep.objects.create(procedure=procedure, position=i, name=step_name, role=role, time_share=share)
+    return procedure
+
+
+def make_user(username=None, *, agency=None, role=None, password="motcua-demo", **extra):
+    User = get_user_model()
+    user = User.objects.create_user(
+        username=username or f"user{next(_seq)}", password=password, email=extra.pop("email", ""), **extra
+    )
+    if agency is not None and role is not None:
+        Membership.objects.create(user=user, agency=agency, role=role)
+    return user
+
+
+class Office:
+    """One commune centre with one officer per role and a 3-day procedure it implements."""
+
+    def __init__(self, code=None, days="3", **procedure_kwargs):
+        self.agency = make_agency(code=code)
+        self.procedure = make_procedure(agencies=[self.agency], days=days, **procedure_kwargs)
+        prefix = self.agency.code.replace(".", "").lower()
+        self.reception = make_user(f"{prefix}-tiepnhan", agency=self.agency, role=Role.RECEPTION)
+        self.specialist = make_user(f"{prefix}-chuyenvien", agency=self.agency, role=Role.SPECIALIST)
+        self.leader = make_user(f"{prefix}-lanhdao", agency=self.agency, role=Role.LEADER)
+        self.supervisor = make_user(f"{prefix}-giamsat", agency=self.agency, role=Role.SUPERVISOR)
+
+    def receive(self, now=None, **kwargs):
+        """A dossier received at the desk; returns (dossier, pin)."""
+        data = {
+            "applicant_name": "Nguyễn Văn An",
+            "applicant_id_number": "001099012345",
+            "applicant_phone": "0912345678",
+            "applicant_email": "an@example.com",
+            "applicant_address": "Thôn 1",
+        }
+        data.update(kwargs)
+        return dossier_create(actor=self.reception, procedure=data.pop("procedure", self.procedure), now=now, **data)
+
+    def act(self, dossier, action, user=None, now=None, **params):
+        user = user or {
+            "assign": self.reception,
+            "receive": self.reception,
+            "return_result": self.reception,
+            "withdraw": self.reception,
+            "approve": self.leader,
+            "send_back": self.leader,
+            "stop": self.leader,
+            "reassign": self.leader,
+            "refuse": self.leader,
+        }.get(action, self.specialist)
+        return dossier_act(dossier=dossier, actor=user, action=action, now=now, **params)
+
+    def to_approval(self, now=None):
+        dossier, pin = self.receive(now=now)
+        self.act(dossier, "assign", now=now)
+        dossier = self.act(dossier, "propose_result", now=now, result="Cấp giấy khai sinh")
+        return dossier, pin
