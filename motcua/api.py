@@ -3,12 +3,15 @@
 from django.urls import include, path
 from rest_framework.routers import DefaultRouter
 
+from dossiers.api import views as dossier_views
 from procedures.api import views as procedure_views
 
 router = DefaultRouter()
 procedure_views.register(router)
+dossier_views.register(router)
 
 urlpatterns = [
     *procedure_views.extra_urlpatterns,
+    *dossier_views.extra_urlpatterns,
     path("", include(router.urls)),
 ]

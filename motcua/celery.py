@@ -9,3 +9,9 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "motcua.settings")
 app = Celery("motcua")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+# One static entry: the tick reads the admin-editable ReminderPolicy (scan interval, office
+# hours, digest time) from the database, so admins change the schedule without a deploy.
+app.conf.beat_schedule = {
+    "motcua-tick": {"task": "dossiers.tasks.tick", "schedule": 60.0, "options": {"expires": 55}},
+}

@@ -87,6 +87,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "dossiers.inbox.context_processor",
             ],
         },
     },
@@ -161,7 +162,7 @@ STORAGES = {
 # --- E-mail -----------------------------------------------------------------------
 EMAIL_BACKEND = env.str(
     "EMAIL_BACKEND",
-    default="django.core.mail.backends.filebased.EmailBackend"
+    default="dossiers.mail.IdempotentFileEmailBackend"
     if DEBUG
     else "django.core.mail.backends.smtp.EmailBackend",
 )
@@ -173,6 +174,12 @@ EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
 EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
 EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
 
+# SMS to citizens: "dossiers.sms.ConsoleSMSBackend" (log only) or "dossiers.sms.HTTPSMSBackend".
+SMS_BACKEND = env.str("SMS_BACKEND", default="dossiers.sms.ConsoleSMSBackend")
+SMS_GATEWAY_URL = env.str("SMS_GATEWAY_URL", default="")
+SMS_GATEWAY_TOKEN = env.str("SMS_GATEWAY_TOKEN", default="")
+SMS_GATEWAY_TIMEOUT = env.float("SMS_GATEWAY_TIMEOUT", default=5.0)
+
 # --- Security (production) ---------------------------------------------------------
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -182,6 +189,10 @@ SESSION_COOKIE_SECURE = env.bool("SECURE_COOKIES", default=not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 3600)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+# Preloading is the domain owner's decision (the preload list takes registrable domains only).
+SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
 # --- REST framework and OpenAPI ------------------------------------------------
@@ -206,6 +217,13 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # One schema enum per choice set, whatever field uses it.
+    "ENUM_NAME_OVERRIDES": {
+        "DossierStatusEnum": "dossiers.models.Status",
+        "DossierStageEnum": "dossiers.models.Stage",
+        "DossierChannelEnum": "dossiers.models.Channel",
+        "StepOutcomeEnum": "dossiers.models.Outcome",
+    },
 }
 
 # --- Celery -----------------------------------------------------------------------
@@ -213,6 +231,8 @@ SPECTACULAR_SETTINGS = {
 # without any server. With REDIS_URL, Redis is the broker.
 CELERY_BROKER_URL = REDIS_URL or "filesystem://"
 _BROKER_DIR = VAR_DIR / "celery-broker"
+if not REDIS_URL:
+    _BROKER_DIR.mkdir(exist_ok=True)
 CELERY_BROKER_TRANSPORT_OPTIONS = (
     {"visibility_timeout": 3600}
     if REDIS_URL
@@ -245,5 +265,9 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "weasyprint": {"level": "WARNING"},
+        "fontTools": {"level": "WARNING"},
+    },
 }

@@ -17,3 +17,5 @@ os.environ.setdefault("MEDIA_ROOT", tempfile.mkdtemp(prefix="motcua-test-media-"
 from motcua.settings import *  # noqa: E402,F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast test logins
+
+WHITENOISE_AUTOREFRESH = True  # no collectstatic in tests

@@ -1,0 +1,83 @@
+"""The settings refuse unsafe production values and pass Django's deployment checklist."""
+
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+pytestmark = pytest.mark.slow
+
+
+def manage(tmp_path, *args, **variables):
+    """Run `manage.py` with a clean environment: only PATH, HOME and `variables`.
+
+    Variables a developer's `.env` might set are passed as empty strings when the test
+    means "not set" (the settings read `.env` without overriding the environment)."""
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(tmp_path),
+        "PYTHONIOENCODING": "utf-8",
+        "DATABASE_URL": f"sqlite:///{tmp_path}/db.sqlite3",
+        "REDIS_URL": "",
+        **variables,
+    }
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+
+
+def assert_refused_with_one_line(result, mentioning):
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert mentioning in lines[0]
+
+
+def test_debug_off_without_secret_key_refuses_to_start(tmp_path):
+    result = manage(tmp_path, "check", DEBUG="0", SECRET_KEY="", ALLOWED_HOSTS="example.org")
+
+    assert_refused_with_one_line(result, "SECRET_KEY")
+
+
+@pytest.mark.skipif((ROOT / ".env").exists(), reason="a local .env may set DEBUG")
+def test_unset_debug_counts_as_off(tmp_path):
+    result = manage(tmp_path, "check", SECRET_KEY="", ALLOWED_HOSTS="example.org")
+
+    assert_refused_with_one_line(result, "SECRET_KEY")
+
+
+def test_debug_off_with_empty_allowed_hosts_refuses_to_start(tmp_path):
+    result = manage(tmp_path, "check", DEBUG="0", SECRET_KEY=secrets.token_urlsafe(50), ALLOWED_HOSTS="")
+
+    assert_refused_with_one_line(result, "ALLOWED_HOSTS")
+
+
+def test_debug_on_alone_starts(tmp_path):
+    result = manage(tmp_path, "check", DEBUG="1")
+
+    assert result.returncode == 0, result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_production_settings_pass_the_deployment_checklist(tmp_path):
+    result = manage(
+        tmp_path,
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        DEBUG="0",
+        SECRET_KEY=secrets.token_urlsafe(64),
+        ALLOWED_HOSTS="motcua.example.gov.vn",
+        SITE_URL="https://motcua.example.gov.vn",
+        SECURE_SSL_REDIRECT="1",
+        SECURE_HSTS_SECONDS="31536000",
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
