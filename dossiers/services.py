@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 from procedures import deadlines
 from procedures.models import Agency, Procedure, Role
 
-from . import permissions, workflow
+from . import notifications, permissions, workflow
 from .models import (
     OPEN_STATUSES,
     Channel,
@@ -246,7 +246,7 @@ def dossier_create(
         dossier.step_started_at = now
         dossier.step_due_at = step_deadline(dossier, Stage.INTAKE, now)
         dossier.save()
-        DossierEvent.objects.create(
+        event = DossierEvent.objects.create(
             dossier=dossier,
             actor=actor,
             action=action,
@@ -257,6 +257,8 @@ def dossier_create(
             data={**data, "due_at": _iso(dossier.due_at)},
             created_at=now,
         )
+        # Citizen notifications are outbox rows in this same transaction (never a broker call).
+        notifications.on_dossier_event(dossier, event)
     return dossier, pin
 
 
@@ -291,7 +293,8 @@ def dossier_act(*, dossier, actor, action, comment="", now=None, system=False, *
         raise WorkflowConflict(_("Unknown action “%(action)s”.") % {"action": action})
     comment = (comment or "").strip()
     with transaction.atomic():
-        locked = Dossier.objects.select_for_update().select_related("procedure").get(pk=dossier.pk)
+        # Lock the dossier row only (not the joined procedure, which every dossier shares).
+        locked = Dossier.objects.select_for_update(of=("self",)).select_related("procedure").get(pk=dossier.pk)
         if (locked.status, locked.stage) not in spec.sources:
             raise WorkflowConflict(
                 _("“%(action)s” is not possible while the dossier is “%(status)s” (%(stage)s).")
@@ -309,12 +312,14 @@ def dossier_act(*, dossier, actor, action, comment="", now=None, system=False, *
             locked.status = spec.target
         if spec.target_stage is not None:
             locked.stage = spec.target_stage
-        stage_changed = locked.stage != before[1]
-        if stage_changed:
+        # A step ends when the stage changes; accepting an online submission also ends one (the
+        # 8 working hours of Art. 17.2) and starts the transfer step of Art. 18.2 within "intake".
+        step_closed = locked.stage != before[1] or action == "receive"
+        if step_closed:
             locked.step_started_at = now
             locked.step_due_at = step_deadline(locked, locked.stage, now)
         locked.save()
-        DossierEvent.objects.create(
+        event = DossierEvent.objects.create(
             dossier=locked,
             actor=None if system else actor,
             action=action,
@@ -324,10 +329,11 @@ def dossier_act(*, dossier, actor, action, comment="", now=None, system=False, *
             to_stage=locked.stage,
             comment=comment,
             data={**data, "due_at": _iso(locked.due_at)},
-            step_due_at=closing_step_due if stage_changed else None,
-            step_outcome=judge(now, closing_step_due) if stage_changed and closing_step_due else "",
+            step_due_at=closing_step_due if step_closed else None,
+            step_outcome=judge(now, closing_step_due) if step_closed and closing_step_due else "",
             created_at=now,
         )
+        notifications.on_dossier_event(locked, event)
     dossier.refresh_from_db()
     return locked
 
@@ -361,7 +367,9 @@ def _check_rules(dossier, spec, now):
         if dossier.original_due_at is not None:
             raise WorkflowConflict(_("A dossier can be rescheduled only once."))
         if dossier.due_at is None or timezone.localdate(now) >= timezone.localdate(dossier.due_at):
-            raise WorkflowConflict(_("The apology and extension letter must be issued at least one day before the due date."))
+            raise WorkflowConflict(
+                _("The apology and extension letter must be issued at least one day before the due date.")
+            )
     if name == "refuse" and dossier.stage != Stage.INTAKE and dossier.due_at and now > dossier.due_at:
         raise WorkflowConflict(_("A refusal after appraisal must be issued before the due date."))
     if name == "mark_result_ready":
@@ -514,7 +522,9 @@ def _h_extend(d, actor, now, comment, params):
     if new_due is None:
         raise ActionInputError({"new_due_at": [_("Enter the new due date (dd/mm/yyyy).")]})
     if new_due <= d.due_at:
-        raise ActionInputError({"new_due_at": [_("The new due date must be after the current one (%(date)s).") % {"date": _fmt(d.due_at)}]})
+        raise ActionInputError(
+            {"new_due_at": [_("The new due date must be after the current one (%(date)s).") % {"date": _fmt(d.due_at)}]}
+        )
     d.original_due_at = d.due_at
     d.due_at = new_due
     return {"original_due_at": _iso(d.original_due_at), "new_due_at": _iso(new_due)}
