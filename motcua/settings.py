@@ -65,7 +65,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.locale.LocaleMiddleware",
+    "motcua.middleware.LanguageMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -223,6 +223,8 @@ SPECTACULAR_SETTINGS = {
         "DossierStageEnum": "dossiers.models.Stage",
         "DossierChannelEnum": "dossiers.models.Channel",
         "StepOutcomeEnum": "dossiers.models.Outcome",
+        "AgencyLevelEnum": "procedures.models.Agency.Level",
+        "ProcedureLevelEnum": "procedures.models.Procedure.Level",
     },
 }
 

@@ -7,6 +7,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.contrib.admin.models import LogEntry
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
@@ -69,6 +70,13 @@ def catalogue(db):
     }
 
 
+def english_client():
+    """A client that chose English with the language switch (the portal ignores Accept-Language)."""
+    client = Client()
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    return client
+
+
 @pytest.fixture
 def superuser(db):
     return get_user_model().objects.create_superuser("quantri", "quantri@example.vn", "mat-khau-dai-123")
@@ -76,7 +84,7 @@ def superuser(db):
 
 @pytest.fixture
 def client_en(superuser):
-    client = Client(HTTP_ACCEPT_LANGUAGE="en")
+    client = english_client()
     client.force_login(superuser)
     return client
 
@@ -386,7 +394,7 @@ def test_import_page_shows_a_form_error_for_an_unreadable_file(client_en, catalo
 def test_import_page_needs_the_add_procedure_permission(catalogue):
     clerk = get_user_model().objects.create_user("xem", password="mat-khau-dai-123", is_staff=True)
     clerk.user_permissions.add(Permission.objects.get(codename="view_procedure"))
-    client = Client(HTTP_ACCEPT_LANGUAGE="en")
+    client = english_client()
     client.force_login(clerk)
 
     changelist = client.get(reverse("admin:procedures_procedure_changelist"))

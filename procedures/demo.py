@@ -1,0 +1,311 @@
+"""Demo data for `manage.py seed_demo`: one province with its departments and commune centres,
+the real procedures of `procedures/data/procedures.json`, a default internal workflow for each,
+and (only when DEBUG is on) the demo users of DESIGN.md §5.
+
+Every step is idempotent: it compares before it writes, so a second run changes nothing and
+`SeedSummary.changed` is False. The data files and where their facts come from are described
+in `procedures/data/SOURCES.md`.
+"""
+
+import dataclasses
+import importlib
+import importlib.util
+import json
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from .importing import ImportFormatError, import_records, read_file
+from .models import Agency, Field, Membership, Procedure, Role, WorkflowStep
+
+DATA_DIR = Path(__file__).resolve().parent / "data"
+AGENCIES_FILE = DATA_DIR / "agencies.json"
+PROCEDURES_FILE = DATA_DIR / "procedures.json"
+
+DEMO_PASSWORD = "motcua-demo"  # noqa: S105 - the documented demo password (DESIGN.md §5), used only with DEBUG on
+DEMO_EMAIL_DOMAIN = "motcua.local"
+AGENCY_FIELDS = ("name", "level", "address", "phone", "email")
+
+# (step name, role, share of the processing time in %); the shares add up to 100.
+DEFAULT_WORKFLOW = (
+    ("Tiếp nhận hồ sơ", Role.RECEPTION, 10),
+    ("Thẩm định, xử lý", Role.SPECIALIST, 60),
+    ("Phê duyệt", Role.LEADER, 20),
+    ("Trả kết quả", Role.RECEPTION, 10),
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class DemoUser:
+    username: str
+    first_name: str  # Vietnamese order: family and middle name first, so get_full_name() reads naturally
+    last_name: str
+    role: str | None  # None: the superuser, who needs no membership
+    superuser: bool = False
+
+    @property
+    def email(self):
+        return f"{self.username}@{DEMO_EMAIL_DOMAIN}"
+
+
+DEMO_USERS = (
+    DemoUser("admin", "Quản trị", "hệ thống", None, superuser=True),
+    DemoUser("tiepnhan", "Nguyễn Thị", "Hoa", Role.RECEPTION),
+    DemoUser("chuyenvien", "Trần Văn", "Nam", Role.SPECIALIST),
+    DemoUser("lanhdao", "Lê Minh", "Đức", Role.LEADER),
+    DemoUser("giamsat", "Phạm Thu", "Hà", Role.SUPERVISOR),
+)
+
+
+class DemoDataError(Exception):
+    """A demo data file is missing or malformed; nothing was written."""
+
+
+@dataclasses.dataclass
+class Tally:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+    @property
+    def changed(self):
+        return bool(self.created or self.updated)
+
+
+@dataclasses.dataclass
+class SeedSummary:
+    agencies: Tally = dataclasses.field(default_factory=Tally)
+    procedures: Tally = dataclasses.field(default_factory=Tally)
+    procedure_count: int = 0
+    field_count: int = 0
+    workflows_added: int = 0
+    users: Tally | None = None  # None: skipped because DEBUG is off
+    memberships_added: int = 0
+    sample_dossiers: object = None  # whatever dossiers.demo.seed_sample_dossiers returned
+
+    @property
+    def changed(self):
+        return (
+            self.agencies.changed
+            or self.procedures.changed
+            or bool(self.workflows_added)
+            or (self.users is not None and self.users.changed)
+            or bool(self.memberships_added)
+            or bool(self.sample_dossiers)
+        )
+
+
+# --- Agencies ---------------------------------------------------------------------------------
+
+
+def load_agencies(path=AGENCIES_FILE):
+    """The agency rows of `path`, validated, parents before children."""
+    try:
+        rows = json.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise DemoDataError(_("Cannot read %(path)s: %(error)s") % {"path": path, "error": exc.strerror}) from exc
+    except ValueError as exc:
+        raise DemoDataError(_("%(path)s is not valid JSON: %(error)s") % {"path": path, "error": exc}) from exc
+    if not isinstance(rows, list) or not all(isinstance(row, dict) for row in rows):
+        raise DemoDataError(_("%(path)s must hold a JSON array of objects.") % {"path": path})
+
+    errors, by_code = [], {}
+    for number, row in enumerate(rows, start=1):
+        code = str(row.get("code") or "").strip()
+        if not code or not str(row.get("name") or "").strip():
+            errors.append(_("agency %(number)d: code and name are required") % {"number": number})
+        elif code in by_code:
+            errors.append(_("agency %(number)d: duplicate code %(code)s") % {"number": number, "code": code})
+        else:
+            by_code[code] = row
+        if row.get("level") not in Agency.Level.values:
+            errors.append(
+                _("agency %(number)d: level “%(level)s” is not one of: %(choices)s")
+                % {"number": number, "level": row.get("level"), "choices": ", ".join(Agency.Level.values)}
+            )
+    parent_codes = {str(row.get("parent_code") or "").strip() for row in by_code.values()} - {""}
+    known = set(by_code) | set(Agency.objects.filter(code__in=parent_codes).values_list("code", flat=True))
+    for code, row in by_code.items():
+        parent = str(row.get("parent_code") or "").strip()
+        if parent and (parent not in known or parent == code):
+            errors.append(_("agency %(code)s: unknown parent code %(parent)s") % {"code": code, "parent": parent})
+    if errors:
+        raise DemoDataError("; ".join(errors))
+
+    # Parents first: a row is ready once its parent is placed or lives outside the file (in the database).
+    ordered, placed = [], set()
+    while len(ordered) < len(by_code):
+        ready = {
+            code: row
+            for code, row in by_code.items()
+            if code not in placed
+            and (
+                str(row.get("parent_code") or "").strip() in placed | {""} or row["parent_code"].strip() not in by_code
+            )
+        }
+        if not ready:
+            raise DemoDataError(_("%(path)s: the parent codes form a cycle.") % {"path": path})
+        ordered.extend(ready.values())
+        placed.update(ready)
+    return ordered
+
+
+def seed_agencies(rows):
+    """Create or update the agencies (matched by code); returns a Tally."""
+    tally = Tally()
+    for row in rows:
+        code = row["code"].strip()
+        parent_code = (row.get("parent_code") or "").strip()
+        wanted = {name: str(row.get(name) or "").strip() for name in AGENCY_FIELDS}
+        wanted["parent"] = Agency.objects.get(code=parent_code) if parent_code else None
+        agency = Agency.objects.filter(code=code).first()
+        if agency is None:
+            Agency.objects.create(code=code, **wanted)
+            tally.created += 1
+            continue
+        changed = [name for name, value in wanted.items() if getattr(agency, name) != value]
+        if changed:
+            for name in changed:
+                setattr(agency, name, wanted[name])
+            agency.save(update_fields=changed)
+            tally.updated += 1
+        else:
+            tally.unchanged += 1
+    return tally
+
+
+def demo_commune_code(path=AGENCIES_FILE):
+    """The code of the demo commune centre: the first commune in the agencies file."""
+    for row in load_agencies(path):
+        if row["level"] == Agency.Level.COMMUNE:
+            return row["code"].strip()
+    raise DemoDataError(_("%(path)s has no commune centre.") % {"path": path})
+
+
+def get_demo_commune():
+    """The demo commune centre (the demo users work there); for other apps' demo data."""
+    return Agency.objects.get(code=demo_commune_code())
+
+
+# --- Procedures and workflows -----------------------------------------------------------------
+
+
+def seed_procedures(path=PROCEDURES_FILE):
+    """Import the procedures file; returns (Tally, procedure codes in the file)."""
+    try:
+        records = read_file(path)
+    except ImportFormatError as exc:
+        raise DemoDataError(str(exc)) from exc
+    report = import_records(records, dry_run=False)
+    if report.errors:
+        raise DemoDataError(
+            "; ".join(
+                _("line %(line)s (code %(code)s): %(reason)s")
+                % {"line": error.line, "code": error.code or "-", "reason": error.reason}
+                for error in report.errors
+            )
+        )
+    codes = [str(row.get("code")).strip() for _line, row in records]
+    return Tally(report.created, report.updated, report.unchanged), codes
+
+
+def add_default_workflows(codes):
+    """Give every procedure in `codes` without workflow steps the default four-step workflow."""
+    bare = list(Procedure.objects.filter(code__in=codes, workflow_steps__isnull=True).values_list("pk", flat=True))
+    WorkflowStep.objects.bulk_create(
+        WorkflowStep(procedure_id=pk, position=position, name=name, role=role, time_share=share)
+        for pk in bare
+        for position, (name, role, share) in enumerate(DEFAULT_WORKFLOW, start=1)
+    )
+    return len(bare)
+
+
+# --- Demo users -------------------------------------------------------------------------------
+
+
+def seed_demo_users(commune, *, reset_passwords=False):
+    """Create or update the demo users and their memberships in `commune`.
+
+    Returns (Tally of users, number of memberships added). An existing user's password is only
+    set again with `reset_passwords`.
+    """
+    User = get_user_model()
+    tally, memberships = Tally(), 0
+    for demo in DEMO_USERS:
+        wanted = {
+            "first_name": demo.first_name,
+            "last_name": demo.last_name,
+            "email": demo.email,
+            "is_active": True,
+            "is_staff": demo.superuser,
+            "is_superuser": demo.superuser,
+        }
+        user = User.objects.filter(username=demo.username).first()
+        if user is None:
+            user = User(username=demo.username, **wanted)
+            user.set_password(DEMO_PASSWORD)
+            user.save()
+            tally.created += 1
+        else:
+            changed = [name for name, value in wanted.items() if getattr(user, name) != value]
+            for name in changed:
+                setattr(user, name, wanted[name])
+            if reset_passwords:
+                user.set_password(DEMO_PASSWORD)
+                changed.append("password")
+            if changed:
+                user.save(update_fields=changed)
+                tally.updated += 1
+            else:
+                tally.unchanged += 1
+        if demo.role:
+            _membership, created = Membership.objects.get_or_create(user=user, agency=commune, role=demo.role)
+            memberships += created
+    return tally, memberships
+
+
+# --- Extension point: sample dossiers ---------------------------------------------------------
+
+
+def seed_sample_dossiers(stdout):
+    """EXTENSION POINT for the dossiers app.
+
+    When `dossiers/demo.py` exists, its `seed_sample_dossiers(stdout)` is called after the
+    catalogue and the users are in place. It must be idempotent too and should return the number
+    of objects it created or changed (0 or None when nothing changed). Returns None when the
+    module does not exist.
+    """
+    try:
+        spec = importlib.util.find_spec("dossiers.demo")
+    except ModuleNotFoundError:  # no dossiers package at all
+        spec = None
+    if spec is None:
+        return None
+    module = importlib.import_module("dossiers.demo")
+    return module.seed_sample_dossiers(stdout)
+
+
+# --- Everything -------------------------------------------------------------------------------
+
+
+def seed(*, stdout=None, reset_passwords=False, agencies_path=AGENCIES_FILE, procedures_path=PROCEDURES_FILE):
+    """Seed everything in one transaction (a bad data file leaves the database untouched)."""
+    summary = SeedSummary()
+    agency_rows = load_agencies(agencies_path)
+    commune_code = next((row["code"].strip() for row in agency_rows if row["level"] == Agency.Level.COMMUNE), None)
+    if commune_code is None:
+        raise DemoDataError(_("%(path)s has no commune centre.") % {"path": agencies_path})
+    with transaction.atomic():
+        summary.agencies = seed_agencies(agency_rows)
+        summary.procedures, codes = seed_procedures(procedures_path)
+        summary.procedure_count = len(codes)
+        summary.field_count = Field.objects.filter(procedures__code__in=codes).distinct().count()
+        summary.workflows_added = add_default_workflows(codes)
+        if settings.DEBUG:
+            commune = Agency.objects.get(code=commune_code)
+            summary.users, summary.memberships_added = seed_demo_users(commune, reset_passwords=reset_passwords)
+        summary.sample_dossiers = seed_sample_dossiers(stdout)
+    return summary

@@ -1,0 +1,165 @@
+"""Public catalogue pages: home, the procedure list with search and filters, a procedure's
+page with its appointment date, and form-template downloads.
+
+Every page runs a fixed number of queries, whatever the size of the catalogue.
+"""
+
+from django import forms
+from django.db.models import Count, Exists, OuterRef
+from django.http import FileResponse, Http404
+from django.shortcuts import get_object_or_404, render
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_safe
+
+from .deadlines import compute_due_at
+from .models import Agency, Procedure, RequiredDocument
+from .search import MAX_QUERY_LENGTH, search_procedures
+
+PAGE_SIZE = 20
+MAX_PAGE = 10_000
+
+# Columns the list shows; the long texts (steps, legal basis, …) stay in the database.
+LIST_COLUMNS = (
+    "code",
+    "name",
+    "level",
+    "service_level",
+    "processing_days",
+    "processing_time_text",
+    "fee_vnd",
+    "fee_text",
+    "field__code",
+    "field__name",
+)
+
+
+def published_fields():
+    """Fields with at least one published procedure, with `procedure_count` (one query)."""
+    return (
+        Procedure.objects.published()
+        .order_by("field__name")
+        .values("field__code", "field__name")
+        .annotate(procedure_count=Count("pk"))
+    )
+
+
+def published_agencies():
+    """Agencies that implement at least one published procedure (one query)."""
+    implements_published = Procedure.agencies.through.objects.filter(
+        agency=OuterRef("pk"), procedure__in=Procedure.objects.published()
+    )
+    return Agency.objects.filter(Exists(implements_published)).order_by("name").only("code", "name")
+
+
+class CatalogueFilterForm(forms.Form):
+    """The list page's query string: search text, filters and page number."""
+
+    q = forms.CharField(
+        label=_("Search"),
+        required=False,
+        max_length=MAX_QUERY_LENGTH,
+        error_messages={"max_length": _("The search text is too long: use at most %(limit_value)d characters.")},
+    )
+    field = forms.ChoiceField(
+        label=_("Field"),
+        required=False,
+        error_messages={"invalid_choice": _("This field is not in the catalogue.")},
+    )
+    agency = forms.ChoiceField(
+        label=_("Agency"),
+        required=False,
+        error_messages={"invalid_choice": _("This agency is not in the catalogue.")},
+    )
+    service_level = forms.ChoiceField(
+        label=_("Online service"),
+        required=False,
+        choices=[("", _("Any"))] + Procedure.ServiceLevel.choices,
+        error_messages={"invalid_choice": _("Unknown online service level.")},
+    )
+    page = forms.IntegerField(
+        label=_("Page"),
+        required=False,
+        min_value=1,
+        max_value=MAX_PAGE,
+        error_messages={
+            "invalid": _("The page number must be a whole number."),
+            "min_value": _("The page number must be at least 1."),
+            "max_value": _("The page number must be at most %(limit_value)s."),
+        },
+    )
+
+    def __init__(self, *args, fields=(), agencies=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["field"].choices = [("", _("All fields"))] + [(f["field__code"], f["field__name"]) for f in fields]
+        self.fields["agency"].choices = [("", _("All agencies"))] + [(a.code, a.name) for a in agencies]
+
+
+@require_safe
+def home(request):
+    return render(request, "procedures/home.html", {"fields": list(published_fields())})
+
+
+@require_safe
+def procedure_list(request):
+    fields, agencies = list(published_fields()), list(published_agencies())
+    form = CatalogueFilterForm(request.GET, fields=fields, agencies=agencies)
+    context = {"form": form, "procedures": [], "page_number": 1, "has_next": False}
+    if not form.is_valid():
+        return render(request, "procedures/procedure_list.html", context, status=400)
+
+    data = form.cleaned_data
+    procedures = Procedure.objects.published().select_related("field").only(*LIST_COLUMNS)
+    if data["field"]:
+        procedures = procedures.filter(field__code=data["field"])
+    if data["agency"]:
+        procedures = procedures.filter(agencies__code=data["agency"])
+    if data["service_level"]:
+        procedures = procedures.filter(service_level=data["service_level"])
+    procedures = search_procedures(procedures, data["q"])
+
+    # No COUNT(*): fetch one row more than a page to know whether there is a next page.
+    page_number = data["page"] or 1
+    offset = (page_number - 1) * PAGE_SIZE
+    rows = list(procedures[offset : offset + PAGE_SIZE + 1])
+    context.update(
+        procedures=rows[:PAGE_SIZE],
+        page_number=page_number,
+        has_next=len(rows) > PAGE_SIZE,
+        is_filtered=any(data[name] for name in ("q", "field", "agency", "service_level")),
+    )
+    return render(request, "procedures/procedure_list.html", context)
+
+
+def _check_code(code):
+    # PostgreSQL refuses NUL bytes in text parameters (a 500); no code contains one.
+    if "\x00" in code:
+        raise Http404
+
+
+@require_safe
+def procedure_detail(request, code):
+    _check_code(code)
+    procedure = get_object_or_404(
+        Procedure.objects.published().select_related("field").prefetch_related("agencies", "documents"), code=code
+    )
+    due_at = compute_due_at(timezone.now(), procedure.processing_days, cutoff=procedure.same_day_cutoff)
+    return render(request, "procedures/procedure_detail.html", {"procedure": procedure, "due_at": due_at})
+
+
+@require_safe
+def document_template(request, code, pk):
+    """Download the form template of a published procedure's required document."""
+    _check_code(code)
+    document = get_object_or_404(
+        RequiredDocument.objects.filter(procedure__in=Procedure.objects.published()),
+        procedure__code=code,
+        pk=pk,
+    )
+    if not document.template:
+        raise Http404
+    try:
+        handle = document.template.open("rb")
+    except FileNotFoundError:
+        raise Http404 from None
+    return FileResponse(handle, as_attachment=True, filename=document.template.name.rsplit("/", 1)[-1])
