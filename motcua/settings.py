@@ -10,7 +10,6 @@ from datetime import time
 from pathlib import Path
 
 import environ
-from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -21,7 +20,7 @@ environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 DEBUG = env.bool("DEBUG", default=False)
 
 # --- Refuse to start with unsafe production values --------------------------
-_DEV_SECRET = "dev-insecure-secret-key-only-for-debug-and-tests-0123456789"
+_DEV_SECRET = "dev-insecure-secret-key-only-for-debug-and-tests-0123456789"  # noqa: S105 (DEBUG only)
 SECRET_KEY = env.str("SECRET_KEY", default="")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"] if DEBUG else [])
 
@@ -115,7 +114,10 @@ if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
 else:
     CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache", "LOCATION": str(VAR_DIR / "cache")}
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(VAR_DIR / "cache"),
+        }
     }
 
 # --- Auth -------------------------------------------------------------------------
@@ -162,9 +164,7 @@ STORAGES = {
 # --- E-mail -----------------------------------------------------------------------
 EMAIL_BACKEND = env.str(
     "EMAIL_BACKEND",
-    default="dossiers.mail.IdempotentFileEmailBackend"
-    if DEBUG
-    else "django.core.mail.backends.smtp.EmailBackend",
+    default="dossiers.mail.IdempotentFileEmailBackend" if DEBUG else "django.core.mail.backends.smtp.EmailBackend",
 )
 EMAIL_FILE_PATH = env.str("EMAIL_FILE_PATH", default=str(VAR_DIR / "mail"))
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Một Cửa <no-reply@motcua.local>")
@@ -250,9 +250,15 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
 # --- Working calendar and deadlines (see procedures/deadlines.py) ----------------
 # Office hours: morning and afternoon sessions.
+
+
+def _session(start_var, start, end_var, end):
+    return time.fromisoformat(env.str(start_var, default=start)), time.fromisoformat(env.str(end_var, default=end))
+
+
 OFFICE_HOURS = (
-    (time.fromisoformat(env.str("OFFICE_MORNING_START", default="07:30")), time.fromisoformat(env.str("OFFICE_MORNING_END", default="11:30"))),
-    (time.fromisoformat(env.str("OFFICE_AFTERNOON_START", default="13:30")), time.fromisoformat(env.str("OFFICE_AFTERNOON_END", default="17:00"))),
+    _session("OFFICE_MORNING_START", "07:30", "OFFICE_MORNING_END", "11:30"),
+    _session("OFFICE_AFTERNOON_START", "13:30", "OFFICE_AFTERNOON_END", "17:00"),
 )
 # "same_half": N working days later, same half of the day (Decree 118 practice, default).
 # "civil_code": the period starts the next day and ends at the close of the N-th working day.

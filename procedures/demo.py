@@ -15,6 +15,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
@@ -102,7 +103,7 @@ class SeedSummary:
 
 
 def load_agencies(path=AGENCIES_FILE):
-    """The agency rows of `path`, validated, parents before children."""
+    """The agency rows of `path` as clean strings, validated against the model, parents before children."""
     try:
         rows = json.loads(Path(path).read_text(encoding="utf-8"))
     except OSError as exc:
@@ -113,42 +114,44 @@ def load_agencies(path=AGENCIES_FILE):
         raise DemoDataError(_("%(path)s must hold a JSON array of objects.") % {"path": path})
 
     errors, by_code = [], {}
-    for number, row in enumerate(rows, start=1):
-        code = str(row.get("code") or "").strip()
-        if not code or not str(row.get("name") or "").strip():
-            errors.append(_("agency %(number)d: code and name are required") % {"number": number})
-        elif code in by_code:
-            errors.append(_("agency %(number)d: duplicate code %(code)s") % {"number": number, "code": code})
-        else:
-            by_code[code] = row
-        if row.get("level") not in Agency.Level.values:
-            errors.append(
-                _("agency %(number)d: level “%(level)s” is not one of: %(choices)s")
-                % {"number": number, "level": row.get("level"), "choices": ", ".join(Agency.Level.values)}
+    for number, raw in enumerate(rows, start=1):
+        row = {name: str(raw.get(name) or "").strip() for name in ("code", "parent_code", *AGENCY_FIELDS)}
+        try:
+            Agency(**{name: row[name] for name in ("code", *AGENCY_FIELDS)}).clean_fields(
+                exclude=["parent", "merged_into"]
             )
-    parent_codes = {str(row.get("parent_code") or "").strip() for row in by_code.values()} - {""}
-    known = set(by_code) | set(Agency.objects.filter(code__in=parent_codes).values_list("code", flat=True))
+        except ValidationError as exc:
+            errors.extend(
+                _("agency %(number)d, %(column)s: %(error)s") % {"number": number, "column": column, "error": message}
+                for column, messages in exc.message_dict.items()
+                for message in messages
+            )
+            continue
+        if row["code"] in by_code:
+            errors.append(_("agency %(number)d: duplicate code %(code)s") % {"number": number, "code": row["code"]})
+        by_code[row["code"]] = row
+    parents = {row["parent_code"] for row in by_code.values()} - {""}
+    known = set(by_code) | set(Agency.objects.filter(code__in=parents).values_list("code", flat=True))
     for code, row in by_code.items():
-        parent = str(row.get("parent_code") or "").strip()
-        if parent and (parent not in known or parent == code):
-            errors.append(_("agency %(code)s: unknown parent code %(parent)s") % {"code": code, "parent": parent})
+        if row["parent_code"] and (row["parent_code"] not in known or row["parent_code"] == code):
+            errors.append(
+                _("agency %(code)s: unknown parent code %(parent)s") % {"code": code, "parent": row["parent_code"]}
+            )
     if errors:
         raise DemoDataError("; ".join(errors))
 
     # Parents first: a row is ready once its parent is placed or lives outside the file (in the database).
     ordered, placed = [], set()
     while len(ordered) < len(by_code):
-        ready = {
-            code: row
+        ready = [
+            code
             for code, row in by_code.items()
             if code not in placed
-            and (
-                str(row.get("parent_code") or "").strip() in placed | {""} or row["parent_code"].strip() not in by_code
-            )
-        }
+            and (not row["parent_code"] or row["parent_code"] in placed or row["parent_code"] not in by_code)
+        ]
         if not ready:
             raise DemoDataError(_("%(path)s: the parent codes form a cycle.") % {"path": path})
-        ordered.extend(ready.values())
+        ordered.extend(by_code[code] for code in ready)
         placed.update(ready)
     return ordered
 
@@ -157,9 +160,8 @@ def seed_agencies(rows):
     """Create or update the agencies (matched by code); returns a Tally."""
     tally = Tally()
     for row in rows:
-        code = row["code"].strip()
-        parent_code = (row.get("parent_code") or "").strip()
-        wanted = {name: str(row.get(name) or "").strip() for name in AGENCY_FIELDS}
+        code, parent_code = row["code"], row["parent_code"]
+        wanted = {name: row[name] for name in AGENCY_FIELDS}
         wanted["parent"] = Agency.objects.get(code=parent_code) if parent_code else None
         agency = Agency.objects.filter(code=code).first()
         if agency is None:
@@ -181,7 +183,7 @@ def demo_commune_code(path=AGENCIES_FILE):
     """The code of the demo commune centre: the first commune in the agencies file."""
     for row in load_agencies(path):
         if row["level"] == Agency.Level.COMMUNE:
-            return row["code"].strip()
+            return row["code"]
     raise DemoDataError(_("%(path)s has no commune centre.") % {"path": path})
 
 
@@ -295,7 +297,7 @@ def seed(*, stdout=None, reset_passwords=False, agencies_path=AGENCIES_FILE, pro
     """Seed everything in one transaction (a bad data file leaves the database untouched)."""
     summary = SeedSummary()
     agency_rows = load_agencies(agencies_path)
-    commune_code = next((row["code"].strip() for row in agency_rows if row["level"] == Agency.Level.COMMUNE), None)
+    commune_code = next((row["code"] for row in agency_rows if row["level"] == Agency.Level.COMMUNE), None)
     if commune_code is None:
         raise DemoDataError(_("%(path)s has no commune centre.") % {"path": agencies_path})
     with transaction.atomic():
