@@ -1,9 +1,489 @@
-# Placeholder: the officer workspace views are being written.
-from django.http import HttpResponse
+"""The officer workspace (/can-bo/): queues, reception at the desk, the dossier page with its
+actions, the leader's phone approval screens and attachment downloads.
+
+Every view: check the officer → parse → one selector or service call → render. Scoping is
+always `Dossier.objects.visible_to(user)` (outside it: 404); transitions always go through
+`dossiers.services.dossier_act` (409 on conflicts, 400 on bad input, 403 without the role).
+"""
+
+from functools import wraps
+
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.db.models import Exists, OuterRef
+from django.http import Http404, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
+
+from procedures.models import Agency, Procedure, Role
+from procedures.search import QueryTooLong, search_procedures
+
+from . import attachments, pdf, permissions, selectors, workflow
+from .forms import ProcedurePickForm, QueueForm, ReceptionForm
+from .models import Attachment, Channel, Dossier, Stage, Status
+from .services import (
+    ActionInputError,
+    WorkflowConflict,
+    available_actions,
+    dossier_act,
+    dossier_create,
+    procedure_snapshot,
+)
+
+SUGGEST_LIMIT = 10
+# Queue tabs show at most this many, then "99+".
+COUNT_CAP = 99
+QUEUE_LABELS = {
+    "waiting": gettext_lazy("Waiting for me"),
+    "mine": gettext_lazy("Assigned to me"),
+    "due_soon": gettext_lazy("Due soon"),
+    "overdue": gettext_lazy("Overdue"),
+    "supplement": gettext_lazy("Awaiting supplement"),
+}
+# Actions that take the dossier to its next step: shown open on the dossier page; the others
+# (supplements, extensions, reassignments, refusals…) are folded away, danger ones in red.
+NEXT_STEP_ACTIONS = (*selectors.WAITING_ACTIONS, "supplement_received", "obligation_fulfilled", "mark_result_ready")
+# The inputs each action parameter reads from the POST body.
+ACTION_PARAMS = ("assignee", "missing_documents", "result", "new_due_at", "collected_by", "method")
 
 
-def _todo(request, *args, **kwargs):
-    return HttpResponse(status=501)
+def forbidden(request, message=None):
+    return render(
+        request,
+        "dossiers/forbidden.html",
+        {
+            "message": message or _("This page is for officers of the one-stop desk."),
+            "is_officer": permissions.is_officer(request.user),
+        },
+        status=403,
+    )
 
 
-workspace = receive = procedure_suggest = approvals = detail = receipt = act = attachment_download = _todo
+def officer_required(view):
+    """login_required, then a friendly 403 page for users without any officer role."""
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if not permissions.is_officer(request.user):
+            return forbidden(request)
+        try:
+            return view(request, *args, **kwargs)
+        except PermissionDenied as exc:
+            return forbidden(request, str(exc) or None)
+
+    return login_required(wrapper)
+
+
+def workspace_context(request, **extra):
+    """What every workspace page's sub-navigation needs (no query: roles are cached)."""
+    roles = {role for role, _agency in permissions.user_roles(request.user)}
+    return {"is_reception": Role.RECEPTION in roles, "is_leader": Role.LEADER in roles, **extra}
+
+
+def visible_dossier(request, code, *related):
+    queryset = Dossier.objects.visible_to(request.user).select_related(*selectors.LIST_RELATED, *related)
+    return get_object_or_404(queryset, code=code)
+
+
+# --- Queues ---------------------------------------------------------------------------------
+
+
+def queue_tabs(current, counts):
+    return [
+        {"name": name, "label": QUEUE_LABELS[name], "count": counts.get(name), "current": name == current}
+        for name in selectors.QUEUES
+    ]
+
+
+@require_safe
+@officer_required
+def workspace(request):
+    form = QueueForm(request.GET)
+    now = timezone.now()
+    context = workspace_context(
+        request,
+        form=form,
+        queue=selectors.DEFAULT_QUEUE,
+        queue_label=QUEUE_LABELS[selectors.DEFAULT_QUEUE],
+        tabs=queue_tabs(selectors.DEFAULT_QUEUE, {}),
+        count_cap=COUNT_CAP,
+        dossiers=[],
+        next_cursor=None,
+    )
+    if not form.is_valid():
+        return render(request, "dossiers/workspace.html", context, status=400)
+    data = form.cleaned_data
+    name = data["q"]
+    if data["code"]:
+        found = Dossier.objects.visible_to(request.user).filter(code__iexact=data["code"]).first()
+        if found is not None:
+            return redirect(found)
+        form.add_error("code", _("No dossier with this code is visible to you."))
+    context.update(queue=name, queue_label=QUEUE_LABELS[name], tabs=queue_tabs(name, {}))
+    try:
+        items, next_cursor = selectors.keyset_page(selectors.queue(request.user, name, now), data["after"])
+    except selectors.InvalidCursor:
+        form.add_error("after", _("This page link is not valid any more: start again from the first page."))
+        return render(request, "dossiers/workspace.html", context, status=400)
+    for dossier in items:
+        dossier.overdue_now = dossier.is_overdue(now)
+    context.update(
+        dossiers=items,
+        next_cursor=next_cursor,
+        tabs=queue_tabs(name, selectors.queue_counts(request.user, now, cap=COUNT_CAP)),
+        is_later_page=bool(data["after"]),
+    )
+    return render(request, "dossiers/workspace.html", context)
+
+
+@require_safe
+@officer_required
+def approvals(request):
+    if not permissions.agencies_with_role(request.user, Role.LEADER):
+        return forbidden(request, _("Only leaders approve dossiers."))
+    try:
+        items, next_cursor = selectors.keyset_page(selectors.approvals(request.user), request.GET.get("after"))
+    except selectors.InvalidCursor:
+        return render(
+            request,
+            "dossiers/approvals.html",
+            workspace_context(request, dossiers=[], cursor_error=True),
+            status=400,
+        )
+    now = timezone.now()
+    for dossier in items:
+        dossier.overdue_now = dossier.is_overdue(now)
+    context = workspace_context(request, dossiers=items, next_cursor=next_cursor, is_later_page="after" in request.GET)
+    return render(request, "dossiers/approvals.html", context)
+
+
+# --- Reception ------------------------------------------------------------------------------
+
+
+def reception_desks(user):
+    return list(Agency.objects.filter(pk__in=permissions.agencies_with_role(user, Role.RECEPTION)).order_by("name"))
+
+
+def receivable_procedures(desks):
+    """Published procedures implemented by one of the officer's reception desks."""
+    implemented_here = Procedure.agencies.through.objects.filter(procedure=OuterRef("pk"), agency__in=desks)
+    return Procedure.objects.published().filter(Exists(implemented_here))
+
+
+def resolve_procedure(queryset, text):
+    """A procedure from what the officer typed: a code, "code — name" (datalist) or a full name."""
+    text = " ".join((text or "").split())
+    if not text:
+        return None
+    code = text.split(" — ", 1)[0].split(" - ", 1)[0].strip()
+    found = queryset.filter(code__iexact=code).first()
+    if found is None:
+        matches = list(queryset.filter(name__iexact=text)[:2])
+        found = matches[0] if len(matches) == 1 else None
+    return found
+
+
+@require_safe
+@officer_required
+def procedure_suggest(request):
+    """JSON list of {code, name, url} for the search-as-you-type box of the reception form."""
+    desks = reception_desks(request.user)
+    try:
+        found = search_procedures(receivable_procedures(desks).only("code", "name"), request.GET.get("q", ""))
+    except QueryTooLong:
+        return JsonResponse({"error": _("The search text is too long.")}, status=400)
+    if not request.GET.get("q", "").strip():
+        found = found.order_by("name")
+    receive_url = reverse("dossiers:receive")
+    results = [
+        {"code": p.code, "name": p.name, "url": f"{receive_url}?procedure={p.code}"} for p in found[:SUGGEST_LIMIT]
+    ]
+    return JsonResponse({"results": results})
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+@officer_required
+def receive(request):
+    desks = reception_desks(request.user)
+    if not desks:
+        return forbidden(request, _("Only reception officers receive dossiers."))
+    procedures = receivable_procedures(desks)
+    context = workspace_context(request, procedure_options=procedures.only("code", "name").order_by("name"))
+    if request.method == "POST":
+        return receive_post(request, desks, procedures, context)
+    pick = ProcedurePickForm(request.GET or None)
+    context["pick"] = pick
+    if not request.GET:
+        return render(request, "dossiers/receive.html", context)
+    if not pick.is_valid():
+        return render(request, "dossiers/receive.html", context, status=400)
+    text = pick.cleaned_data["procedure"]
+    procedure = resolve_procedure(procedures, text)
+    if procedure is None:
+        # No-JS path: the typed words are a search; one match is taken, several are offered.
+        candidates = list(search_procedures(procedures, text)[:SUGGEST_LIMIT])
+        if len(candidates) == 1:
+            procedure = candidates[0]
+        elif candidates:
+            context["candidates"] = candidates
+            return render(request, "dossiers/receive.html", context)
+        else:
+            pick.add_error("procedure", _("No procedure of your desk matches: type other words or the code."))
+            return render(request, "dossiers/receive.html", context, status=400)
+    documents = procedure_snapshot(procedure)["documents"]
+    context.update(
+        procedure=procedure,
+        form=ReceptionForm(initial={"procedure": procedure.code}, documents=documents, desks=desks),
+    )
+    return render(request, "dossiers/receive.html", context)
+
+
+def receive_post(request, desks, procedures, context):
+    pick = ProcedurePickForm({"procedure": request.POST.get("procedure", "")})
+    context["pick"] = pick
+    procedure = resolve_procedure(procedures, pick.cleaned_data["procedure"]) if pick.is_valid() else None
+    if procedure is None:
+        if pick.is_valid():
+            pick.add_error("procedure", _("Choose a procedure from the list (type its name or code)."))
+        return render(request, "dossiers/receive.html", context, status=400)
+    documents = procedure_snapshot(procedure)["documents"]
+    form = ReceptionForm(request.POST, request.FILES, documents=documents, desks=desks)
+    context.update(procedure=procedure, form=form)
+    if not form.is_valid():
+        return render(request, "dossiers/receive.html", context, status=400)
+
+    files = form.cleaned_data["attachments"]
+    for uploaded in files:
+        try:
+            attachments.validate_upload(uploaded)
+        except attachments.AttachmentRejected as exc:
+            form.add_error("attachments", f"{uploaded.name}: {exc}")
+        finally:
+            uploaded.seek(0)
+    if form.errors:
+        return render(request, "dossiers/receive.html", context, status=400)
+
+    data = form.cleaned_data
+    desk = next((d for d in desks if d.pk == data.get("receiving_agency")), desks[0] if len(desks) == 1 else None)
+    try:
+        with transaction.atomic():
+            dossier, pin = dossier_create(
+                actor=request.user,
+                procedure=procedure,
+                applicant_name=data["applicant_name"],
+                applicant_id_number=data["applicant_id_number"],
+                applicant_phone=data["applicant_phone"],
+                applicant_email=data["applicant_email"],
+                applicant_address=data["applicant_address"],
+                channel=data["channel"],
+                documents=form.received_documents(),
+                note="" if form.wants_supplement else data["note"],
+                receiving_agency=desk,
+                missing_documents=form.missing_documents() if form.wants_supplement else None,
+            )
+            for uploaded in files:
+                attachments.add_attachment(dossier=dossier, uploaded_file=uploaded, actor=request.user)
+    except ActionInputError as exc:
+        for field, errors in exc.errors.items():
+            for error in errors:
+                form.add_error(field if field in form.fields else None, error)
+        return render(request, "dossiers/receive.html", context, status=400)
+    except attachments.AttachmentRejected as exc:
+        form.add_error("attachments", str(exc))
+        return render(request, "dossiers/receive.html", context, status=400)
+    pdf.remember_pin(request, dossier.code, pin)
+    if form.wants_supplement:
+        messages.warning(
+            request,
+            _("Dossier %(code)s logged as incomplete: give the applicant the supplement request.")
+            % {"code": dossier.code},
+        )
+    else:
+        messages.success(request, _("Dossier %(code)s received.") % {"code": dossier.code})
+    return redirect("dossiers:receipt", code=dossier.code)
+
+
+@require_safe
+@officer_required
+def receipt(request, code):
+    dossier = visible_dossier(request, code)
+    context = workspace_context(
+        request,
+        dossier=dossier,
+        pin=pdf.recall_pin(request, dossier.code),
+        needs_supplement=dossier.status == Status.AWAITING_SUPPLEMENT,
+    )
+    return render(request, "dossiers/receipt.html", context)
+
+
+# --- The dossier page and its actions -------------------------------------------------------
+
+
+def specialists_of(dossier):
+    User = get_user_model()
+    return list(
+        User.objects.filter(
+            is_active=True, memberships__role=Role.SPECIALIST, memberships__agency_id=dossier.competent_agency_id
+        )
+        .distinct()
+        .order_by("last_name", "first_name", "username")
+    )
+
+
+def printable_forms(dossier, events):
+    """The printed forms (Mẫu 01–06) that apply to this dossier, as (form, label) pairs."""
+    actions = {e.action for e in events}
+    forms = []
+    if dossier.received_at:
+        forms.append(("receipt", _("Receipt (form 01)")))
+    if "request_supplement" in actions:
+        forms.append(("supplement", _("Supplement request (form 02)")))
+    if "refuse" in actions:
+        forms.append(("refusal", _("Refusal notice (form 03)")))
+    if "extend" in actions:
+        forms.append(("extension", _("Apology and extension letter (form 04)")))
+    forms.append(("control-slip", _("Process control slip (form 06)")))
+    return forms
+
+
+def action_forms(request, dossier, names, *, errors=None, failed=None):
+    """The actions as the templates render them: spec, inputs and, after a failed POST, the
+    submitted values and the errors of the action that failed."""
+    specialists = None
+    rendered = []
+    for name in names:
+        spec = workflow.ACTIONS[name]
+        item = {
+            "name": name,
+            "label": spec.label,
+            "danger": spec.danger,
+            "needs_comment": spec.needs_comment,
+            "params": spec.params,
+            "url": reverse("dossiers:act", args=[dossier.code, name]),
+            "errors": {},
+            "values": {},
+        }
+        if "assignee" in spec.params:
+            if specialists is None:
+                specialists = specialists_of(dossier)
+            item["specialists"] = specialists
+        if name == failed:
+            item["errors"] = errors or {}
+            item["values"] = {key: request.POST.get(key, "") for key in ("comment", *ACTION_PARAMS)}
+        rendered.append(item)
+    return rendered
+
+
+def is_leader_approval(dossier, names):
+    return dossier.stage == Stage.APPROVAL and "approve" in names and "send_back" in names
+
+
+EVENT_LABELS = {
+    "submit": gettext_lazy("Submitted online"),
+    "receive": gettext_lazy("Received"),
+    "attach": gettext_lazy("Attachment added"),
+}
+
+
+def decorate_events(events):
+    """Display attributes for the timeline: a label and the extension dates as datetimes."""
+    for event in events:
+        spec = workflow.ACTIONS.get(event.action)
+        event.action_label = EVENT_LABELS.get(event.action) or (spec.label if spec else event.action)
+        event.new_due = parse_datetime(event.data.get("new_due_at") or "") if event.action == "extend" else None
+        event.original_due = parse_datetime(event.data.get("original_due_at") or "") if event.new_due else None
+    return events
+
+
+def render_detail(request, dossier, *, status=200, errors=None, failed=None, conflict=None):
+    now = timezone.now()
+    events = decorate_events(list(dossier.events.select_related("actor")))
+    names = available_actions(request.user, dossier, now)
+    actions = action_forms(request, dossier, names, errors=errors, failed=failed)
+    by_name = {a["name"]: a for a in actions}
+    context = workspace_context(
+        request,
+        dossier=dossier,
+        events=events,
+        attachments=list(dossier.attachments.all()),
+        actions=actions,
+        main_actions=[a for a in actions if a["name"] in NEXT_STEP_ACTIONS],
+        folded_actions=[a for a in actions if a["name"] not in NEXT_STEP_ACTIONS],
+        approve=by_name.get("approve"),
+        send_back=by_name.get("send_back"),
+        other_actions=[a for a in actions if a["name"] not in ("approve", "send_back")],
+        printable_forms=printable_forms(dossier, events),
+        overdue=dossier.is_overdue(now),
+        conflict=conflict,
+        channels=Channel.choices,
+        missing_documents=next(
+            (e.data.get("missing_documents") for e in reversed(events) if e.action == "request_supplement"), None
+        ),
+    )
+    template = "dossiers/approval_detail.html" if is_leader_approval(dossier, names) else "dossiers/detail.html"
+    return render(request, template, context, status=status)
+
+
+@require_safe
+@officer_required
+def detail(request, code):
+    return render_detail(request, visible_dossier(request, code))
+
+
+def action_params(spec, post):
+    params = {}
+    for key in spec.params:
+        if key == "missing_documents":
+            params[key] = [line.strip() for line in post.get(key, "").splitlines() if line.strip()]
+        else:
+            params[key] = post.get(key, "").strip()
+    return params
+
+
+@require_POST
+@officer_required
+def act(request, code, action):
+    dossier = visible_dossier(request, code)
+    spec = workflow.get_action(action)
+    if spec is None:
+        raise Http404
+    try:
+        dossier_act(
+            dossier=dossier,
+            actor=request.user,
+            action=action,
+            comment=request.POST.get("comment", ""),
+            **action_params(spec, request.POST),
+        )
+    except WorkflowConflict as exc:
+        return render_detail(request, dossier, status=409, conflict=str(exc))
+    except ActionInputError as exc:
+        return render_detail(request, dossier, status=400, errors=exc.errors, failed=action)
+    messages.success(
+        request, _("%(action)s: done for dossier %(code)s.") % {"action": spec.label, "code": dossier.code}
+    )
+    target = request.POST.get("next", "")
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return redirect(target)
+    return redirect(dossier)
+
+
+@require_safe
+@officer_required
+def attachment_download(request, pk):
+    attachment = get_object_or_404(
+        Attachment.objects.filter(dossier__in=Dossier.objects.visible_to(request.user)).select_related("dossier"),
+        pk=pk,
+    )
+    return attachments.attachment_response(attachment)

@@ -47,7 +47,7 @@
   function choose(index) {
     var item = results[index];
     if (!item) { return; }
-    input.value = item.code + " — " + item.name;
+    input.value = item.code;
     close();
     form.submit();
   }

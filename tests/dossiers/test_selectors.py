@@ -1,0 +1,227 @@
+"""Queues and keyset pagination of the officer workspace (dossiers/selectors.py)."""
+
+import base64
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from dossiers import selectors
+from dossiers.models import Channel, Dossier
+from dossiers.selectors import InvalidCursor, decode_cursor, encode_cursor, keyset_page, queue, queue_counts
+from tests.factories import Office, make_user, vn
+
+pytestmark = pytest.mark.django_db
+
+MONDAY = vn(2026, 3, 2, 9, 0)
+
+
+def codes(queryset):
+    return {d.code for d in queryset}
+
+
+@pytest.fixture
+def office():
+    return Office()
+
+
+@pytest.fixture
+def pipeline(office):
+    """One dossier at each step: received, processing, approval, result ready, supplement."""
+    received, _ = office.receive(now=MONDAY)
+    processing, _ = office.receive(now=MONDAY)
+    office.act(processing, "assign", now=MONDAY)
+    approval, _ = office.to_approval(now=MONDAY)
+    ready, _ = office.to_approval(now=MONDAY)
+    office.act(ready, "approve", now=MONDAY)
+    supplement, _ = office.receive(now=MONDAY, missing_documents=["Giấy chứng sinh"])
+    return {
+        "received": Dossier.objects.get(pk=received.pk),
+        "processing": Dossier.objects.get(pk=processing.pk),
+        "approval": Dossier.objects.get(pk=approval.pk),
+        "ready": Dossier.objects.get(pk=ready.pk),
+        "supplement": Dossier.objects.get(pk=supplement.pk),
+    }
+
+
+def test_waiting_queue_holds_what_each_role_acts_on_next(office, pipeline):
+    p = {name: d.code for name, d in pipeline.items()}
+    now = MONDAY + timedelta(hours=1)
+
+    # Reception: accepted dossiers to transfer and results to hand back.
+    assert codes(queue(office.reception, "waiting", now)) == {p["received"], p["ready"]}
+    # Specialist: dossiers being processed by the competent agency.
+    assert codes(queue(office.specialist, "waiting", now)) == {p["processing"]}
+    # Leader: dossiers awaiting approval (and, per the workflow table, transfers at intake).
+    assert codes(queue(office.leader, "waiting", now)) == {p["approval"], p["received"]}
+    # A supervisor only watches.
+    assert codes(queue(office.supervisor, "waiting", now)) == set()
+
+
+def test_waiting_queue_excludes_dossiers_paused_for_the_applicant(office, pipeline):
+    waiting = codes(queue(office.reception, "waiting", MONDAY))
+    assert pipeline["supplement"].code not in waiting
+    assert codes(queue(office.reception, "supplement", MONDAY)) == {pipeline["supplement"].code}
+
+
+def test_mine_lists_open_dossiers_assigned_to_the_user(office, pipeline):
+    mine = codes(queue(office.specialist, "mine", MONDAY))
+    # The approved dossier is no longer open; the one in approval is still assigned.
+    assert mine == {pipeline["processing"].code, pipeline["approval"].code}
+    other = make_user(agency=office.agency, role="specialist")
+    assert codes(queue(other, "mine", MONDAY)) == set()
+
+
+def test_due_soon_and_overdue_follow_the_clock(office):
+    dossier, _ = office.receive(now=MONDAY)
+    due = dossier.due_at
+    assert due > MONDAY + timedelta(days=2)
+
+    assert dossier.code not in codes(queue(office.reception, "due_soon", MONDAY))
+    two_hours_before = due - timedelta(hours=2)
+    assert dossier.code in codes(queue(office.reception, "due_soon", two_hours_before))
+    assert dossier.code not in codes(queue(office.reception, "overdue", two_hours_before))
+    just_late = due + timedelta(minutes=1)
+    assert dossier.code in codes(queue(office.reception, "overdue", just_late))
+    assert dossier.code not in codes(queue(office.reception, "due_soon", just_late))
+
+
+def test_due_soon_means_within_one_working_day(office):
+    dossier, _ = office.receive(now=MONDAY)
+    # More than one working day before the due date: not yet "soon".
+    end_of_window = selectors.due_soon_end(dossier.due_at - timedelta(days=2))
+    assert end_of_window < dossier.due_at
+    assert dossier.code not in codes(queue(office.reception, "due_soon", dossier.due_at - timedelta(days=2)))
+
+
+def test_queues_never_show_another_communes_dossiers(office, pipeline):
+    other = Office()
+    foreign, _ = other.receive(now=MONDAY)
+    other.act(foreign, "assign", now=MONDAY)
+    for name in selectors.QUEUES:
+        for user in (office.reception, office.specialist, office.leader, office.supervisor):
+            assert foreign.code not in codes(queue(user, name, MONDAY + timedelta(days=30)))
+
+
+def test_unknown_queue_is_refused(office):
+    with pytest.raises(ValueError):
+        queue(office.reception, "everything", MONDAY)
+
+
+def test_approvals_lists_only_the_leaders_approval_stage(office, pipeline):
+    assert codes(selectors.approvals(office.leader)) == {pipeline["approval"].code}
+    assert codes(selectors.approvals(office.specialist)) == set()
+
+
+def test_queue_counts_are_capped(office):
+    for _ in range(4):
+        office.receive(now=MONDAY)
+    counts = queue_counts(office.reception, MONDAY, cap=2)
+    assert counts["waiting"] == 3  # cap + 1 means "more than the cap"
+    assert counts["supplement"] == 0
+
+
+# --- Keyset pagination -----------------------------------------------------------------------
+
+
+@pytest.fixture
+def mixed_dossiers(office):
+    """Dossiers with repeated due dates (same reception time) and without a due date."""
+    made = []
+    for day in (2, 3, 4):
+        for _ in range(3):
+            made.append(office.receive(now=vn(2026, 3, day, 9, 0))[0])
+    for _ in range(3):
+        made.append(office.receive(now=MONDAY, missing_documents=["Giấy chứng sinh"])[0])
+    for _ in range(2):
+        made.append(office.receive(now=MONDAY, channel=Channel.ONLINE)[0])
+    return made
+
+
+def all_pages(queryset, size):
+    items, cursor, pages = [], None, 0
+    while True:
+        page, cursor = keyset_page(queryset, cursor, size=size)
+        items.extend(page)
+        pages += 1
+        assert len(page) <= size
+        if cursor is None:
+            return items, pages
+
+
+def test_keyset_pages_cover_everything_once_in_due_date_order(office, mixed_dossiers):
+    queryset = Dossier.objects.visible_to(office.reception)
+    items, pages = all_pages(queryset, size=4)
+    assert pages == 4  # 14 dossiers, 4 per page
+    assert sorted(d.pk for d in items) == sorted(d.pk for d in mixed_dossiers)
+    dated = [d for d in items if d.due_at]
+    undated = [d for d in items if d.due_at is None]
+    assert items == dated + undated
+    assert [(d.due_at, d.pk) for d in dated] == sorted((d.due_at, d.pk) for d in dated)
+    assert [d.pk for d in undated] == sorted(d.pk for d in undated)
+    assert len(undated) == 5
+
+
+def test_page_two_continues_exactly_after_page_one(office, mixed_dossiers):
+    queryset = Dossier.objects.visible_to(office.reception)
+    everything = list(selectors.keyset_order(queryset))
+    # Page boundaries inside a run of equal due dates and inside the undated tail.
+    for size in (2, 4, 10):
+        first, cursor = keyset_page(queryset, size=size)
+        second, _ = keyset_page(queryset, cursor, size=size)
+        assert [d.pk for d in first + second] == [d.pk for d in everything[: 2 * size]]
+
+
+def test_last_page_has_no_cursor(office, mixed_dossiers):
+    queryset = Dossier.objects.visible_to(office.reception)
+    items, cursor = keyset_page(queryset, size=len(mixed_dossiers))
+    assert len(items) == len(mixed_dossiers)
+    assert cursor is None
+
+
+def test_cursor_round_trips_with_and_without_due_date():
+    due = vn(2026, 3, 5, 11, 30)
+    assert decode_cursor(encode_cursor(due, 42)) == (due, 42)
+    assert decode_cursor(encode_cursor(None, 7)) == (None, 7)
+
+
+def _b64(text):
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+@pytest.mark.parametrize(
+    "cursor",
+    [
+        "not a cursor",
+        "%%%",
+        _b64("2026-03-05T11:30:00+07:00"),
+        _b64("2026-03-05T11:30:00+07:00|abc"),
+        _b64("yesterday|5"),
+        _b64("2026-03-05T11:30:00|5"),  # naive datetimes are not ours
+        _b64("-|0"),
+        base64.urlsafe_b64encode(b"\xff\xfe|1").decode(),
+    ],
+)
+def test_malformed_cursor_is_refused(office, cursor):
+    with pytest.raises(InvalidCursor):
+        keyset_page(Dossier.objects.visible_to(office.reception), cursor)
+
+
+def test_a_page_is_one_query_whatever_its_size(office):
+    for _ in range(12):
+        office.receive(now=MONDAY)
+    dossier = Dossier.objects.first()
+    office.act(dossier, "assign", now=MONDAY)
+
+    def run(size):
+        base = queue(office.reception, "waiting", MONDAY)
+        with CaptureQueriesContext(connection) as ctx:
+            items, _ = keyset_page(base, size=size)
+            shown = [(d.procedure.name, d.competent_agency.name, d.receiving_agency.name, d.assignee) for d in items]
+        return len(ctx.captured_queries), len(shown)
+
+    small, small_count = run(3)
+    large, large_count = run(12)
+    assert (small_count, large_count) == (3, 11)  # one was transferred to the specialist
+    assert small == large == 1
