@@ -1,6 +1,225 @@
-# Placeholder: the citizen lookup is being written.
-from django.http import HttpResponse
+"""The citizen's dossier lookup: `/tra-cuu/?ma=<code>&pin=<pin>` (the receipt's QR code opens
+exactly that URL) and the data behind `GET /api/v1/lookup/`.
+
+Nothing is shown without the right code *and* PIN; a wrong PIN and an unknown code give the same
+answer after the same work (a PIN hash is computed either way). Attempts are throttled per
+client address (`dossiers.throttle`). The citizen sees the status in plain words, the dates, a
+timeline without officer names or internal comments (except the list of documents to bring and
+a refusal's reason, which they need) and a masked name.
+"""
+
+import hmac
+
+from django.shortcuts import render
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext, pgettext
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_safe
+
+from . import throttle
+from .models import Dossier, Stage, Status, hash_pin
+
+NOT_FOUND_MESSAGE = gettext_lazy("No dossier matches this code and PIN.")
+MAX_CODE_LENGTH = 64
+MAX_PIN_LENGTH = 12
+
+# The status in the words a citizen would use.
+STATUS_TEXT = {
+    Status.SUBMITTED_ONLINE: gettext_lazy("Submitted online, waiting to be checked by the office"),
+    Status.RECEIVED: gettext_lazy("Received, waiting to be processed"),
+    Status.REFUSED: gettext_lazy("Refused"),
+    Status.PROCESSING: gettext_lazy("Being processed"),
+    Status.AWAITING_SUPPLEMENT: gettext_lazy("Waiting for you to bring more documents"),
+    Status.AWAITING_OBLIGATION: gettext_lazy("Waiting for you to pay the fee or tax"),
+    Status.WITHDRAWN: gettext_lazy("Withdrawn"),
+    Status.STOPPED: gettext_lazy("Processing stopped"),
+    Status.RESULT_READY: gettext_lazy("The result is ready to collect"),
+    Status.RETURNED: gettext_lazy("The result has been handed over"),
+}
 
 
+def throttled_message(retry_after):
+    minutes = max(1, -(-int(retry_after) // 60))
+    return ngettext(
+        "Too many unsuccessful lookups from your connection. Please try again in %(minutes)d minute.",
+        "Too many unsuccessful lookups from your connection. Please try again in %(minutes)d minutes.",
+        minutes,
+    ) % {"minutes": minutes}
+
+
+def find_dossier(code, pin):
+    """The dossier with this code if `pin` is its PIN, else None. An unknown code costs the same
+    PIN hash as a known one, so response times do not tell which codes exist."""
+    code = (code or "").strip()[:MAX_CODE_LENGTH]
+    pin = (pin or "").strip()[:MAX_PIN_LENGTH]
+    # PostgreSQL refuses NUL bytes in text parameters; no code contains one.
+    dossier = (
+        Dossier.objects.select_related("procedure", "receiving_agency", "returning_agency").filter(code=code).first()
+        if "\x00" not in code
+        else None
+    )
+    if dossier is None:
+        hmac.compare_digest("0" * 64, hash_pin(code, pin))
+        return None
+    return dossier if dossier.check_pin(pin) else None
+
+
+def half_day(moment):
+    """'morning' or 'afternoon' (buổi sáng / buổi chiều) of a datetime, in local time."""
+    if moment is None:
+        return ""
+    if timezone.localtime(moment).hour < 12:
+        return pgettext("half of the day", "morning")
+    return pgettext("half of the day", "afternoon")
+
+
+def _short_date(value):
+    moment = parse_datetime(value) if isinstance(value, str) else value
+    if moment is None:
+        return ""
+    return date_format(timezone.localtime(moment), "d/m/Y")
+
+
+def _lines(text):
+    return [line.strip() for line in (text or "").splitlines() if line.strip()]
+
+
+def _missing_items(event):
+    return [str(item) for item in (event.data or {}).get("missing_documents") or [] if str(item).strip()] or _lines(
+        event.comment
+    )
+
+
+def _timeline_entry(event, dossier):
+    """(sentence, details) for one event, or None for events the citizen does not need
+    (internal hand-overs, proposals, attachments)."""
+    action = event.action
+    if action == "submit":
+        return _("Your dossier was submitted online."), []
+    if action == "receive":
+        if event.from_status is None:
+            return _("Your dossier was received at %(agency)s.") % {"agency": dossier.receiving_agency.name}, []
+        return _("The office accepted your online dossier."), []
+    if action == "request_supplement":
+        return _("The office asked you to bring more documents."), _missing_items(event)
+    if action == "supplement_received":
+        if event.from_stage == Stage.PROCESSING:
+            return _("Your additional documents were received; the processing time starts again."), []
+        return _("Your complete dossier was accepted; the processing time starts now."), []
+    if action == "assign":
+        return _("Your dossier was passed on for processing."), []
+    if action == "request_obligation":
+        return _("You were asked to pay the fee or tax; processing waits until it is paid."), []
+    if action == "obligation_fulfilled":
+        return _("The fee or tax was paid; processing continues."), []
+    if action == "extend":
+        new_due = _short_date((event.data or {}).get("new_due_at"))
+        return _("The office apologised for the delay and set a new appointment date: %(date)s.") % {
+            "date": new_due
+        }, []
+    if action in ("approve", "mark_result_ready"):
+        return _("The result is ready. Please collect it at %(agency)s.") % {
+            "agency": dossier.returning_agency.name
+        }, []
+    if action == "return_result":
+        return _("The result was handed over."), []
+    if action == "refuse":
+        return _("Your dossier was refused."), _lines(event.comment)
+    if action == "withdraw":
+        return _("Your dossier was withdrawn at your request."), []
+    if action == "stop":
+        return _("Processing of your dossier was stopped."), []
+    return None
+
+
+def citizen_timeline(dossier, events=None):
+    """[{at, text, details}] in chronological order."""
+    entries = []
+    for event in events if events is not None else dossier.events.all():
+        entry = _timeline_entry(event, dossier)
+        if entry is not None:
+            entries.append({"at": event.created_at, "text": entry[0], "details": entry[1]})
+    return entries
+
+
+def lookup_result(dossier):
+    """What the citizen may see of their dossier (the API body and the page's context)."""
+    events = list(dossier.events.all())
+    missing = []
+    if dossier.status == Status.AWAITING_SUPPLEMENT:
+        requests = [e for e in events if e.action == "request_supplement"]
+        if requests:
+            missing = _missing_items(requests[-1])
+    snapshot = dossier.procedure_snapshot or {}
+    agency = dossier.returning_agency
+    return {
+        "code": dossier.code,
+        "status": dossier.status,
+        "status_label": dossier.get_status_display(),
+        "status_text": str(STATUS_TEXT.get(dossier.status, dossier.get_status_display())),
+        "procedure": {
+            "code": snapshot.get("code") or dossier.procedure.code,
+            "name": snapshot.get("name") or dossier.procedure.name,
+        },
+        "applicant": dossier.masked_applicant_name,
+        "submitted_at": dossier.submitted_at,
+        "received_at": dossier.received_at,
+        "due_at": dossier.due_at,
+        "finished_at": dossier.finished_at,
+        "returned_at": dossier.returned_at,
+        "overdue": dossier.is_overdue(),
+        "missing_documents": missing,
+        "returning_agency": {"name": agency.name, "address": agency.address, "phone": agency.phone},
+        "timeline": citizen_timeline(dossier, events),
+    }
+
+
+def _page_dates(result):
+    """The dates the page lists, each with its half of the day ("nhận sáng trả sáng")."""
+    labels = (
+        ("submitted_at", _("Submitted on")) if result["received_at"] is None else ("received_at", _("Received on")),
+        ("due_at", _("Appointment date")),
+        ("finished_at", _("Finished on")),
+        ("returned_at", _("Result handed over on")),
+    )
+    return [
+        {"label": label, "at": result[name], "half": half_day(result[name])} for name, label in labels if result[name]
+    ]
+
+
+def _private(response):
+    # The PIN travels in the URL (the receipt's QR): keep it out of caches, referrers and indexes.
+    response["Referrer-Policy"] = "no-referrer"
+    response["X-Robots-Tag"] = "noindex, nofollow"
+    return response
+
+
+@never_cache
+@require_safe
 def lookup_page(request):
-    return HttpResponse(status=501)
+    """The lookup form; with `?ma=<code>&pin=<pin>` it shows the dossier (or one generic error)."""
+    code = request.GET.get("ma", "").strip()[:MAX_CODE_LENGTH]
+    pin = request.GET.get("pin", "").strip()[:MAX_PIN_LENGTH]
+    context = {"code": code, "submitted": bool(code or pin)}
+    status = 200
+    if code and pin:
+        attempt = throttle.begin_attempt(request)
+        if not attempt.allowed:
+            context["throttled_message"] = throttled_message(attempt.retry_after)
+            response = render(request, "dossiers/lookup.html", context, status=429)
+            response["Retry-After"] = str(attempt.retry_after)
+            return _private(response)
+        dossier = find_dossier(code, pin)
+        if dossier is None:
+            context["error"] = NOT_FOUND_MESSAGE
+            status = 404
+        else:
+            attempt.succeeded()
+            context["result"] = result = lookup_result(dossier)
+            context["dates"] = _page_dates(result)
+    elif code or pin:
+        context["error"] = _("Enter both the dossier code and the PIN printed on your receipt.")
+    return _private(render(request, "dossiers/lookup.html", context, status=status))

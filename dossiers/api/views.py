@@ -1,0 +1,348 @@
+"""The dossier API under /api/v1/ (DESIGN.md §5): token, dossiers, transitions, receipt PDF,
+attachments and the public, throttled citizen lookup.
+
+Every officer endpoint reads through `Dossier.objects.visible_to(request.user)`: a dossier outside
+it is a 404, never a 403. Transitions go through `dossiers.services.dossier_act` only:
+`WorkflowConflict` → 409 `{"detail": …}`, `PermissionDenied` → 403, `ActionInputError` → 400 with
+the field errors, an action name that does not exist → 404.
+"""
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404
+from django.urls import path, re_path
+from django.utils import timezone
+from django.utils.http import content_disposition_header
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import status as http
+from rest_framework.authtoken.views import obtain_auth_token
+from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.negotiation import BaseContentNegotiation
+from rest_framework.pagination import CursorPagination
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.permissions import AllowAny, BasePermission
+from rest_framework.response import Response
+from rest_framework.views import APIView
+from rest_framework.viewsets import GenericViewSet
+
+from procedures.models import Role
+
+from .. import lookup, permissions, throttle, workflow
+from ..attachments import AttachmentRejected, add_attachment, attachment_response, may_attach
+from ..models import Attachment, Dossier
+from ..services import ActionInputError, WorkflowConflict, dossier_act, dossier_create
+from .filters import DossierFilter
+from .serializers import (
+    ActionInputSerializer,
+    AttachmentSerializer,
+    AttachmentUploadSerializer,
+    DetailMessageSerializer,
+    DossierCreatedSerializer,
+    DossierCreateInputSerializer,
+    DossierDetailSerializer,
+    DossierListSerializer,
+    LookupQuerySerializer,
+    LookupResultSerializer,
+)
+
+ERRORS = {
+    400: OpenApiResponse(OpenApiTypes.OBJECT, description="Invalid input: field → [messages]."),
+    401: OpenApiResponse(DetailMessageSerializer, description="Not authenticated."),
+    403: OpenApiResponse(DetailMessageSerializer, description="Not an officer, or lacks the role."),
+    404: OpenApiResponse(DetailMessageSerializer, description="No such dossier visible to the caller."),
+}
+CODE_PARAMETER = OpenApiParameter("code", str, OpenApiParameter.PATH, description="Dossier code.")
+
+
+class IsOfficer(BasePermission):
+    """An authenticated user with at least one role in an agency (or a superuser)."""
+
+    message = gettext_lazy("Only officers can use this endpoint.")
+
+    def has_permission(self, request, view):
+        return permissions.is_officer(request.user)
+
+
+class IgnoreClientContentNegotiation(BaseContentNegotiation):
+    """Binary endpoints (PDF, downloads) answer whatever the Accept header says; their errors are JSON."""
+
+    def select_parser(self, request, parsers):
+        return parsers[0]
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
+
+
+class DossierCursorPagination(CursorPagination):
+    """Keyset pagination: no COUNT(*) and no OFFSET scan, however large the table."""
+
+    ordering = ("-submitted_at", "-id")
+    page_size = 20
+    page_size_query_param = "page_size"
+    max_page_size = 100
+
+
+def visible_dossier(queryset, code):
+    """The dossier with `code` in `queryset` (already scoped to the caller), else 404."""
+    # PostgreSQL refuses NUL bytes in text parameters; no code contains one.
+    if "\x00" in code:
+        raise Http404
+    return get_object_or_404(queryset, code=code)
+
+
+def _conflict(exc):
+    return Response({"detail": str(exc)}, status=http.HTTP_409_CONFLICT)
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="Dossiers visible to the caller",
+        responses={200: DossierListSerializer(many=True), 401: ERRORS[401], 403: ERRORS[403]},
+    ),
+    retrieve=extend_schema(
+        summary="One dossier with its events and the actions the caller may take now",
+        parameters=[CODE_PARAMETER],
+        responses={200: DossierDetailSerializer, 401: ERRORS[401], 403: ERRORS[403], 404: ERRORS[404]},
+    ),
+    create=extend_schema(
+        summary="Receive a dossier at the desk (reception officers)",
+        request=DossierCreateInputSerializer,
+        responses={201: DossierCreatedSerializer, 400: ERRORS[400], 401: ERRORS[401], 403: ERRORS[403]},
+    ),
+)
+class DossierViewSet(GenericViewSet):
+    queryset = Dossier.objects.none()
+    permission_classes = [IsOfficer]
+    lookup_field = "code"
+    # Codes contain dots (agency identifiers such as 000.01.21.H12) and dashes.
+    lookup_value_regex = r"[^/]+"
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = DossierFilter
+    pagination_class = DossierCursorPagination
+    serializer_class = DossierListSerializer
+
+    def get_queryset(self):
+        return Dossier.objects.visible_to(self.request.user).select_related(
+            "procedure", "receiving_agency", "competent_agency", "returning_agency", "assignee"
+        )
+
+    def get_serializer_context(self):
+        return {**super().get_serializer_context(), "now": timezone.now()}
+
+    def get_dossier(self):
+        return visible_dossier(self.get_queryset(), self.kwargs["code"])
+
+    def detail_response(self, code, status=http.HTTP_200_OK, serializer_class=DossierDetailSerializer, **context):
+        dossier = visible_dossier(
+            self.get_queryset().prefetch_related("events__actor", "attachments__uploaded_by"), code
+        )
+        serializer = serializer_class(dossier, context={**self.get_serializer_context(), **context})
+        return Response(serializer.data, status=status)
+
+    def list(self, request):
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+    def create(self, request):
+        if not request.user.is_superuser and not permissions.agencies_with_role(request.user, Role.RECEPTION):
+            raise PermissionDenied(_("Only reception officers can receive dossiers."))
+        serializer = DossierCreateInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            dossier, pin = dossier_create(actor=request.user, **serializer.validated_data)
+        except ActionInputError as exc:
+            raise ValidationError(exc.errors) from exc
+        return self.detail_response(
+            dossier.code, status=http.HTTP_201_CREATED, serializer_class=DossierCreatedSerializer, pin=pin
+        )
+
+    def retrieve(self, request, code=None):
+        return self.detail_response(code)
+
+    @extend_schema(
+        summary="Take a workflow action",
+        description=(
+            "Parameters per action: assign/reassign `assignee`; request_supplement `missing_documents`; "
+            "propose_result/mark_result_ready `result`; extend `new_due_at`; return_result `collected_by`, "
+            "`method`. Other fields are ignored. 409: not possible now (nothing changed); 404: no such "
+            "dossier for the caller, or no such action."
+        ),
+        parameters=[
+            CODE_PARAMETER,
+            OpenApiParameter("action_name", str, OpenApiParameter.PATH, enum=sorted(workflow.ACTIONS)),
+        ],
+        request=ActionInputSerializer,
+        responses={
+            200: DossierDetailSerializer,
+            **ERRORS,
+            409: OpenApiResponse(DetailMessageSerializer, description="Not possible now; nothing changed."),
+        },
+    )
+    @action(detail=True, methods=["post"], url_path=r"actions/(?P<action_name>[^/.]+)", url_name="act")
+    def act(self, request, code=None, action_name=None):
+        dossier = self.get_dossier()
+        spec = workflow.get_action(action_name)
+        if spec is None:
+            raise NotFound(_("Unknown action “%(action)s”.") % {"action": action_name})
+        serializer = ActionInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        params = {name: data[name] for name in spec.params if name in data}
+        try:
+            dossier_act(dossier=dossier, actor=request.user, action=spec.name, comment=data["comment"], **params)
+        except WorkflowConflict as exc:
+            return _conflict(exc)
+        except ActionInputError as exc:
+            raise ValidationError(exc.errors) from exc
+        return self.detail_response(dossier.code)
+
+    @extend_schema(
+        summary="Attach a file (PDF, JPEG, PNG, DOCX, XLSX)",
+        parameters=[CODE_PARAMETER],
+        request={"multipart/form-data": AttachmentUploadSerializer},
+        responses={201: AttachmentSerializer, **ERRORS},
+    )
+    @action(
+        detail=True,
+        methods=["post"],
+        url_path="attachments",
+        url_name="attachments",
+        parser_classes=[MultiPartParser, FormParser],
+    )
+    def attachments(self, request, code=None):
+        dossier = self.get_dossier()
+        if not may_attach(request.user, dossier):
+            raise PermissionDenied(_("You do not handle this dossier."))
+        serializer = AttachmentUploadSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            attachment = add_attachment(
+                dossier=dossier,
+                uploaded_file=serializer.validated_data["file"],
+                actor=request.user,
+                kind=serializer.validated_data["kind"],
+            )
+        except AttachmentRejected as exc:
+            raise ValidationError({"file": [str(exc)]}) from exc
+        return Response(
+            AttachmentSerializer(attachment, context=self.get_serializer_context()).data,
+            status=http.HTTP_201_CREATED,
+        )
+
+    @extend_schema(
+        summary="Download an attachment",
+        parameters=[CODE_PARAMETER, OpenApiParameter("attachment_id", int, OpenApiParameter.PATH)],
+        responses={
+            (200, "application/octet-stream"): OpenApiResponse(OpenApiTypes.BINARY),
+            401: ERRORS[401],
+            403: ERRORS[403],
+            404: ERRORS[404],
+        },
+    )
+    @action(
+        detail=True,
+        methods=["get"],
+        url_path=r"attachments/(?P<attachment_id>[0-9]+)",
+        url_name="attachment",
+        content_negotiation_class=IgnoreClientContentNegotiation,
+    )
+    def download(self, request, code=None, attachment_id=None):
+        dossier = self.get_dossier()
+        attachment = get_object_or_404(Attachment.objects.filter(dossier=dossier), pk=attachment_id)
+        return attachment_response(attachment)
+
+
+class DossierReceiptView(APIView):
+    """The receipt (Mẫu 01) as a PDF. With `?pin=` the QR code carries the PIN, but only when the
+    PIN is the dossier's."""
+
+    permission_classes = [IsOfficer]
+    content_negotiation_class = IgnoreClientContentNegotiation
+
+    @extend_schema(
+        operation_id="dossiers_receipt_pdf",
+        summary="The receipt PDF (Mẫu 01)",
+        parameters=[
+            CODE_PARAMETER,
+            OpenApiParameter("pin", str, description="The dossier's PIN, to print it in the QR code."),
+        ],
+        responses={
+            (200, "application/pdf"): OpenApiResponse(OpenApiTypes.BINARY),
+            401: ERRORS[401],
+            403: ERRORS[403],
+            404: ERRORS[404],
+        },
+    )
+    def get(self, request, code):
+        from .. import pdf  # the PDF module pulls in WeasyPrint: load it only when printing
+
+        dossier = visible_dossier(
+            Dossier.objects.visible_to(request.user).select_related(
+                "procedure", "receiving_agency__parent", "competent_agency__parent", "returning_agency"
+            ),
+            code,
+        )
+        pin = request.query_params.get("pin", "").strip()
+        content = pdf.render_form("receipt", dossier, pin=pin if pin and dossier.check_pin(pin) else None)
+        response = HttpResponse(content, content_type="application/pdf")
+        response["Content-Disposition"] = content_disposition_header(False, f"bien-nhan-{dossier.code}.pdf")
+        response["Cache-Control"] = "private, no-store"
+        return response
+
+
+class LookupView(APIView):
+    """The citizen's lookup: public, throttled per client address."""
+
+    authentication_classes = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        operation_id="lookup",
+        summary="Track a dossier with its code and PIN (public)",
+        description=(
+            "A wrong PIN and an unknown code get the same 404. After too many failures from one address "
+            "every lookup from it gets 429 with Retry-After until the window ends, even with the right PIN."
+        ),
+        parameters=[LookupQuerySerializer],
+        responses={
+            200: LookupResultSerializer,
+            400: ERRORS[400],
+            404: OpenApiResponse(DetailMessageSerializer, description="No dossier matches this code and PIN."),
+            429: OpenApiResponse(DetailMessageSerializer, description="Too many unsuccessful lookups."),
+        },
+    )
+    def get(self, request):
+        query = LookupQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        attempt = throttle.begin_attempt(request)
+        if not attempt.allowed:
+            response = Response(
+                {"detail": lookup.throttled_message(attempt.retry_after)}, status=http.HTTP_429_TOO_MANY_REQUESTS
+            )
+            response["Retry-After"] = str(attempt.retry_after)
+        else:
+            dossier = lookup.find_dossier(query.validated_data["code"], query.validated_data["pin"])
+            if dossier is None:
+                response = Response({"detail": str(lookup.NOT_FOUND_MESSAGE)}, status=http.HTTP_404_NOT_FOUND)
+            else:
+                attempt.succeeded()
+                response = Response(LookupResultSerializer(lookup.lookup_result(dossier)).data)
+        response["Cache-Control"] = "no-store"
+        return response
+
+
+def register(router):
+    """Register this app's viewsets on the project's API router."""
+    router.register("dossiers", DossierViewSet, basename="dossier")
+
+
+extra_urlpatterns = [
+    path("auth/token/", obtain_auth_token, name="api-token"),
+    path("lookup/", LookupView.as_view(), name="api-lookup"),
+    re_path(r"^dossiers/(?P<code>[^/]+)/receipt\.pdf$", DossierReceiptView.as_view(), name="dossier-receipt"),
+]

@@ -1,0 +1,241 @@
+"""Dossier attachments: scanned application documents, supplements and results.
+
+Uploads are accepted by their *content*, never by the name or the browser's content type:
+PDF, JPEG, PNG and Office Open XML documents (DOCX, XLSX, macro-free). The declared name's
+extension must agree with the detected type (`giay-to.pdf.exe`, HTML, SVG and scripts are
+refused), empty and oversized files are refused. Files are stored under a random name in the
+media storage (never under static files, never served by a public URL); the sanitised original
+name, size, detected type and SHA-256 are kept in the row, and an "attach" event is appended to
+the dossier's history in the same transaction.
+
+Callers check that the dossier is visible to the user (`Dossier.objects.visible_to`) first.
+"""
+
+import hashlib
+import re
+import unicodedata
+import zipfile
+from pathlib import PurePosixPath
+
+import filetype
+from django.conf import settings
+from django.db import transaction
+from django.http import FileResponse, Http404
+from django.template.defaultfilters import filesizeformat
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from procedures.models import Role
+
+from .models import Attachment, Dossier, DossierEvent
+from .permissions import user_roles
+
+DEFAULT_MAX_BYTES = 10 * 1024 * 1024
+HEAD_BYTES = 8192
+MAX_NAME_LENGTH = 255
+# [Content_Types].xml of a real document is a few kB; never inflate more than this.
+MAX_CONTENT_TYPES_BYTES = 1024 * 1024
+
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+# Detected type → (content type, extensions the declared name may have, what filetype may call it).
+ALLOWED_TYPES = {
+    "pdf": ("application/pdf", {"pdf"}, {"application/pdf"}),
+    "jpg": ("image/jpeg", {"jpg", "jpeg"}, {"image/jpeg"}),
+    "png": ("image/png", {"png"}, {"image/png", "image/apng"}),
+    # filetype recognises OOXML only from the first bytes' file names, so it may say zip or nothing.
+    "docx": (DOCX, {"docx"}, {DOCX, "application/zip", None}),
+    "xlsx": (XLSX, {"xlsx"}, {XLSX, "application/zip", None}),
+}
+# Main parts of macro-free Word and Excel documents ([Content_Types].xml overrides).
+OOXML_MAIN_PARTS = {
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml",
+}
+
+
+class AttachmentRejected(ValueError):
+    """The upload is not acceptable; the message says why, in the user's language."""
+
+
+def max_bytes():
+    return int(getattr(settings, "ATTACHMENT_MAX_BYTES", DEFAULT_MAX_BYTES))
+
+
+def allowed_extensions():
+    return sorted({ext for _type, exts, _guesses in ALLOWED_TYPES.values() for ext in exts})
+
+
+def sanitize_name(name):
+    """The file name without directories, control, format (bidi overrides such as U+202E, zero
+    width) or separator characters, NFC-normalised and at most 255 characters (the extension
+    is kept when shortening)."""
+    name = unicodedata.normalize("NFC", str(name or ""))
+    name = re.split(r"[\\/]", name)[-1]
+    kept = []
+    for char in name:
+        category = unicodedata.category(char)
+        if category in ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"):
+            continue
+        kept.append(" " if category == "Zs" else char)
+    name = re.sub(r" {2,}", " ", "".join(kept)).strip(" .")
+    if len(name) > MAX_NAME_LENGTH:
+        suffix = PurePosixPath(name).suffix[:16]
+        name = name[: MAX_NAME_LENGTH - len(suffix)].rstrip(" .") + suffix
+    return name
+
+
+def _declared_extension(name):
+    suffix = PurePosixPath(name).suffix
+    return suffix[1:].lower() if suffix else ""
+
+
+def _ooxml_kind(upload):
+    """'docx' / 'xlsx' for a macro-free Word / Excel document, else None."""
+    try:
+        upload.seek(0)
+        with zipfile.ZipFile(upload) as archive:
+            names = archive.namelist()
+            if any(n.lower().endswith("vbaproject.bin") for n in names):
+                return None
+            info = archive.getinfo("[Content_Types].xml")
+            if info.file_size > MAX_CONTENT_TYPES_BYTES:
+                return None
+            content_types = archive.read(info).decode("utf-8", errors="replace")
+    except (zipfile.BadZipFile, KeyError, OSError, EOFError, RuntimeError, NotImplementedError, ValueError):
+        return None
+    finally:
+        upload.seek(0)
+    if "macroEnabled" in content_types:
+        return None
+    for kind, main_part in OOXML_MAIN_PARTS.items():
+        if main_part in content_types:
+            return kind
+    return None
+
+
+def _sniff(head, upload):
+    """The detected type from explicit magic numbers (and the zip's content types), or None."""
+    if head.startswith(b"%PDF-"):
+        return "pdf"
+    if head.startswith(b"\xff\xd8\xff"):
+        return "jpg"
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "png"
+    if head.startswith(b"PK\x03\x04"):
+        return _ooxml_kind(upload)
+    return None
+
+
+def validate_upload(f):
+    """Check an uploaded file by content, size and name. Returns `(content_type, ext)` with the
+    canonical extension of the detected type; raises AttachmentRejected with a readable reason."""
+    size = getattr(f, "size", None)
+    if not size:
+        raise AttachmentRejected(_("The file is empty."))
+    limit = max_bytes()
+    if size > limit:
+        raise AttachmentRejected(
+            _("The file is too large (%(size)s); the limit is %(limit)s.")
+            % {"size": filesizeformat(size), "limit": filesizeformat(limit)}
+        )
+    name = sanitize_name(getattr(f, "name", ""))
+    f.seek(0)
+    head = f.read(HEAD_BYTES)
+    f.seek(0)
+    detected = _sniff(head, f)
+    guess = filetype.guess(head)
+    guessed_mime = guess.mime if guess else None
+    if detected is None or guessed_mime not in ALLOWED_TYPES[detected][2]:
+        raise AttachmentRejected(_("This kind of file is not accepted. Upload a PDF, JPEG, PNG, DOCX or XLSX file."))
+    content_type, extensions, _guesses = ALLOWED_TYPES[detected]
+    declared = _declared_extension(name)
+    if declared not in extensions:
+        raise AttachmentRejected(
+            _("The file name “%(name)s” does not match its content (a %(type)s file); rename it to end in .%(ext)s.")
+            % {"name": name or "?", "type": detected.upper(), "ext": detected}
+        )
+    return content_type, detected
+
+
+def _sha256(f):
+    digest = hashlib.sha256()
+    f.seek(0)
+    for chunk in f.chunks() if hasattr(f, "chunks") else iter(lambda: f.read(65536), b""):
+        digest.update(chunk)
+    f.seek(0)
+    return digest.hexdigest()
+
+
+def add_attachment(*, dossier, uploaded_file, actor, kind=Attachment.Kind.APPLICATION, now=None):
+    """Validate and store `uploaded_file` on `dossier`; append an "attach" event (status and stage
+    unchanged) with the dossier row locked. Returns the Attachment."""
+    if kind not in Attachment.Kind.values:
+        raise AttachmentRejected(_("Unknown attachment kind."))
+    content_type, ext = validate_upload(uploaded_file)
+    original_name = sanitize_name(uploaded_file.name)
+    digest = _sha256(uploaded_file)
+    now = now or timezone.now()
+    attachment = Attachment(
+        kind=kind,
+        original_name=original_name,
+        content_type=content_type,
+        size=uploaded_file.size,
+        sha256=digest,
+        uploaded_by=actor,
+    )
+    try:
+        with transaction.atomic():
+            locked = Dossier.objects.select_for_update().get(pk=dossier.pk)
+            attachment.dossier = locked
+            # The stored name is random (see models.attachment_path); only the detected extension is used.
+            attachment.file.save(f"upload.{ext}", uploaded_file, save=False)
+            attachment.save()
+            DossierEvent.objects.create(
+                dossier=locked,
+                actor=actor,
+                action="attach",
+                from_status=locked.status,
+                to_status=locked.status,
+                from_stage=locked.stage,
+                to_stage=locked.stage,
+                data={
+                    "attachment_id": attachment.pk,
+                    "name": original_name,
+                    "kind": kind,
+                    "size": attachment.size,
+                    "sha256": digest,
+                },
+                created_at=now,
+            )
+    except BaseException:
+        if attachment.file.name:
+            attachment.file.delete(save=False)
+        raise
+    return attachment
+
+
+def may_attach(user, dossier):
+    """Officers working on the dossier (any role but supervisor, in one of its agencies) may
+    attach files; supervisors and other agencies only read."""
+    if user.is_superuser:
+        return True
+    agencies = {dossier.receiving_agency_id, dossier.competent_agency_id, dossier.returning_agency_id}
+    return any(role != Role.SUPERVISOR and agency_id in agencies for role, agency_id in user_roles(user))
+
+
+def attachment_response(attachment):
+    """A download response: always `attachment` (never rendered inline), the stored content
+    type, `nosniff` and a sandboxing CSP in case a browser opens it anyway."""
+    try:
+        handle = attachment.file.open("rb")
+    except (FileNotFoundError, ValueError) as exc:
+        raise Http404(_("The file is no longer available.")) from exc
+    response = FileResponse(
+        handle, as_attachment=True, filename=attachment.original_name, content_type=attachment.content_type
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response["Cache-Control"] = "private, no-store"
+    return response

@@ -1,0 +1,325 @@
+"""The citizen lookup (GET /api/v1/lookup/ and the page /tra-cuu/): code + PIN, nothing without
+the right PIN, no personal data beyond a masked name, and a per-address throttle that holds under
+concurrent requests."""
+
+import threading
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.db import connection, connections
+from django.test import Client
+from django.utils import translation
+
+from dossiers import throttle
+from dossiers.models import ThrottleCounter
+from tests.factories import Office, vn
+
+MONDAY_9 = vn(2026, 3, 2, 9, 0)  # Monday 2 March 2026 (a 15-minute window starts at 09:00)
+API = "/api/v1/lookup/"
+PAGE = "/tra-cuu/"
+
+
+@pytest.fixture
+def frozen():
+    with time_machine.travel(MONDAY_9, tick=False) as traveller:
+        yield traveller
+
+
+@pytest.fixture
+def office(db):
+    return Office(code="H56.33")
+
+
+@pytest.fixture
+def english():
+    with translation.override("en"):
+        yield
+
+
+def wrong(pin):
+    return "000000" if pin != "000000" else "111111"
+
+
+def lookup(client, code, pin, **extra):
+    return client.get(API, {"code": code, "pin": pin}, **extra)
+
+
+# --- What the citizen sees ----------------------------------------------------------------------------
+
+
+def test_the_right_code_and_pin_show_status_procedure_dates_and_a_masked_name(client, office, frozen):
+    dossier, pin = office.receive()
+    response = lookup(client, dossier.code, pin)
+    assert response.status_code == 200
+    body = response.json()
+    assert body["code"] == dossier.code
+    assert body["status"] == 2 and body["status_label"] and body["status_text"]
+    assert body["procedure"] == {"code": office.procedure.code, "name": office.procedure.name}
+    assert body["applicant"] == "N***** V** An"
+    assert body["received_at"] and body["due_at"]
+    assert body["finished_at"] is None and body["returned_at"] is None
+    assert body["returning_agency"]["name"] == office.agency.name
+    assert [entry["at"] for entry in body["timeline"]] == [body["received_at"]]
+    assert response["Cache-Control"] == "no-store"
+
+
+def test_the_answer_carries_no_personal_data_officer_names_or_internal_comments(client, office, frozen):
+    dossier, pin = office.receive()
+    office.act(dossier, "assign", comment="Ghi chú nội bộ: chuyển anh Tuấn")
+    dossier = office.act(dossier, "propose_result", result="Cấp giấy khai sinh")
+    office.act(dossier, "send_back", comment="Sai ngày sinh, kiểm tra lại nội bộ")
+    content = lookup(client, dossier.code, pin).content.decode()
+    for secret in (
+        "Nguyễn Văn An",
+        "001099012345",
+        "0912345678",
+        "an@example.com",
+        "Thôn 1",
+        office.reception.username,
+        office.specialist.username,
+        office.leader.username,
+        "nội bộ",
+        "Cấp giấy khai sinh",
+    ):
+        assert secret not in content
+
+
+def test_a_wrong_pin_and_an_unknown_code_get_the_same_404(client, office, english):
+    dossier, pin = office.receive()
+    wrong_pin = lookup(client, dossier.code, wrong(pin))
+    unknown = lookup(client, "H56.33-260302-9999", pin)
+    assert wrong_pin.status_code == unknown.status_code == 404
+    assert wrong_pin.content == unknown.content
+    assert wrong_pin.json() == {"detail": "No dossier matches this code and PIN."}
+
+
+def test_missing_code_or_pin_is_a_400_and_is_not_counted(client, office):
+    assert client.get(API).status_code == 400
+    assert client.get(API, {"code": "X"}).status_code == 400
+    assert not ThrottleCounter.objects.exists()
+
+
+def test_a_supplement_request_tells_what_to_bring(client, office, frozen):
+    dossier, pin = office.receive(missing_documents=["Giấy chứng sinh (bản chính)", "Bản sao CCCD của mẹ"])
+    body = lookup(client, dossier.code, pin).json()
+    assert body["status"] == 5
+    assert body["missing_documents"] == ["Giấy chứng sinh (bản chính)", "Bản sao CCCD của mẹ"]
+    assert body["timeline"][0]["details"] == body["missing_documents"]
+
+
+def test_the_timeline_explains_each_step_and_gives_a_refusals_reason(client, office, frozen):
+    dossier, pin = office.receive()
+    office.act(dossier, "assign")
+    frozen.shift(timedelta(hours=1))
+    office.act(dossier, "refuse", comment="Người yêu cầu không đủ điều kiện đăng ký")
+    body = lookup(client, dossier.code, pin).json()
+    assert body["status"] == 3
+    assert len(body["timeline"]) == 3
+    assert all(entry["text"] for entry in body["timeline"])
+    assert body["timeline"][-1]["details"] == ["Người yêu cầu không đủ điều kiện đăng ký"]
+    assert body["finished_at"]
+
+
+# --- Throttling -------------------------------------------------------------------------------------
+
+
+def test_after_ten_failures_even_the_right_pin_gets_429_with_retry_after(client, office, frozen, english):
+    dossier, pin = office.receive()
+    for _ in range(10):
+        assert lookup(client, dossier.code, wrong(pin)).status_code == 404
+    response = lookup(client, dossier.code, pin)
+    assert response.status_code == 429
+    assert response["Retry-After"] == "900"
+    assert "Too many unsuccessful lookups" in response.json()["detail"]
+    # Another address is not affected.
+    assert lookup(client, dossier.code, pin, REMOTE_ADDR="203.0.113.9").status_code == 200
+    # The next window starts afresh, and finished windows are deleted.
+    frozen.shift(timedelta(minutes=15))
+    assert lookup(client, dossier.code, pin).status_code == 200
+    assert ThrottleCounter.objects.filter(window_start__lt=MONDAY_9 + timedelta(minutes=15)).count() == 0
+
+
+def test_retry_after_counts_down_to_the_end_of_the_window(client, office, settings, frozen):
+    settings.LOOKUP_MAX_FAILURES = 1
+    dossier, pin = office.receive()
+    lookup(client, dossier.code, wrong(pin))
+    frozen.shift(timedelta(minutes=10, seconds=30))
+    assert lookup(client, dossier.code, pin)["Retry-After"] == str(4 * 60 + 30)
+
+
+def test_successful_lookups_do_not_count(client, office, settings, frozen):
+    settings.LOOKUP_MAX_FAILURES = 3
+    dossier, pin = office.receive()
+    for _ in range(10):
+        assert lookup(client, dossier.code, pin).status_code == 200
+    for _ in range(3):
+        assert lookup(client, dossier.code, wrong(pin)).status_code == 404
+    assert lookup(client, dossier.code, pin).status_code == 429
+
+
+def test_the_limit_and_window_come_from_settings(client, office, settings, frozen):
+    settings.LOOKUP_MAX_FAILURES = 2
+    settings.LOOKUP_WINDOW_SECONDS = 60
+    dossier, pin = office.receive()
+    lookup(client, dossier.code, wrong(pin))
+    lookup(client, dossier.code, wrong(pin))
+    response = lookup(client, dossier.code, pin)
+    assert response.status_code == 429 and response["Retry-After"] == "60"
+    frozen.shift(timedelta(seconds=60))
+    assert lookup(client, dossier.code, pin).status_code == 200
+
+
+def test_x_forwarded_for_is_ignored_unless_proxies_are_trusted(client, office, settings, frozen):
+    settings.LOOKUP_MAX_FAILURES = 2
+    dossier, pin = office.receive()
+    for n in range(2):
+        lookup(client, dossier.code, wrong(pin), HTTP_X_FORWARDED_FOR=f"198.51.100.{n}")
+    # Rotating a forged header does not escape the limit…
+    assert lookup(client, dossier.code, pin, HTTP_X_FORWARDED_FOR="198.51.100.77").status_code == 429
+    # …but behind one trusted proxy the address it appended is the client.
+    settings.TRUSTED_PROXY_COUNT = 1
+    forwarded = "10.9.9.9, 198.51.100.5"
+    assert lookup(client, dossier.code, pin, HTTP_X_FORWARDED_FOR=forwarded).status_code == 200
+    for _ in range(2):
+        lookup(client, dossier.code, wrong(pin), HTTP_X_FORWARDED_FOR=forwarded)
+    assert lookup(client, dossier.code, pin, HTTP_X_FORWARDED_FOR=forwarded).status_code == 429
+    assert lookup(client, dossier.code, pin, HTTP_X_FORWARDED_FOR="10.9.9.9, 198.51.100.6").status_code == 200
+
+
+def test_ipv6_clients_are_counted_per_64_network(rf):
+    first = rf.get("/", REMOTE_ADDR="2001:db8:1:2::1")
+    second = rf.get("/", REMOTE_ADDR="2001:db8:1:2:ffff::9")
+    other = rf.get("/", REMOTE_ADDR="2001:db8:1:3::1")
+    assert throttle.client_key(first) == throttle.client_key(second) == "lookup:2001:db8:1:2::/64"
+    assert throttle.client_key(other) != throttle.client_key(first)
+    assert throttle.client_key(rf.get("/", REMOTE_ADDR="::ffff:192.0.2.1")) == "lookup:192.0.2.1"
+
+
+def test_the_page_and_the_api_share_the_counter(client, office, settings, frozen):
+    settings.LOOKUP_MAX_FAILURES = 2
+    dossier, pin = office.receive()
+    client.get(PAGE, {"ma": dossier.code, "pin": wrong(pin)})
+    lookup(client, dossier.code, wrong(pin))
+    assert lookup(client, dossier.code, pin).status_code == 429
+    assert client.get(PAGE, {"ma": dossier.code, "pin": pin}).status_code == 429
+
+
+postgres_only = pytest.mark.skipif(
+    connection.vendor == "sqlite", reason="concurrent writers need PostgreSQL (SQLite serialises the whole file)"
+)
+
+
+def hammer(count, make_request):
+    """Run `count` requests at once from as many threads; returns their status codes."""
+    barrier = threading.Barrier(count)
+    statuses = []
+    lock = threading.Lock()
+
+    def run():
+        try:
+            barrier.wait()
+            status = make_request()
+            with lock:
+                statuses.append(status)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    return statuses
+
+
+@postgres_only
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_thirty_concurrent_failures_are_all_counted(settings):
+    settings.LOOKUP_MAX_FAILURES = 1000
+    office = Office(code="H56.35")
+    dossier, pin = office.receive()
+    with time_machine.travel(MONDAY_9, tick=False):
+        statuses = hammer(30, lambda: Client().get(API, {"code": dossier.code, "pin": wrong(pin)}).status_code)
+    assert statuses == [404] * 30
+    assert ThrottleCounter.objects.get(key="lookup:127.0.0.1").count == 30
+
+
+@postgres_only
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_burst_of_concurrent_guesses_gets_no_more_than_the_limit_through():
+    office = Office(code="H56.36")
+    dossier, pin = office.receive()
+    with time_machine.travel(MONDAY_9, tick=False):
+        statuses = hammer(30, lambda: Client().get(API, {"code": dossier.code, "pin": wrong(pin)}).status_code)
+    assert sorted(statuses) == [404] * 10 + [429] * 20
+
+
+# --- The page ----------------------------------------------------------------------------------------
+
+
+def test_the_page_shows_a_form_with_labels_and_a_numeric_pin_field(client, db, english):
+    response = client.get(PAGE)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert '<label for="lookup-code">' in html and '<label for="lookup-pin">' in html
+    assert 'name="ma"' in html and 'name="pin"' in html
+    assert 'inputmode="numeric"' in html and 'autocomplete="off"' in html
+    assert not ThrottleCounter.objects.exists()
+
+
+def test_the_receipt_qr_link_shows_the_status_directly(client, office, frozen, english):
+    dossier, pin = office.receive(now=MONDAY_9)
+    response = client.get(PAGE, {"ma": dossier.code, "pin": pin})
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Received, waiting to be processed" in html
+    assert dossier.code in html
+    assert office.procedure.name in html
+    assert "N***** V** An" in html and "Nguyễn Văn An" not in html
+    assert "02/03/2026" in html and "morning" in html
+    assert response["Referrer-Policy"] == "no-referrer"
+    assert "no-store" in response["Cache-Control"]
+
+
+def test_the_page_lists_what_to_bring_for_a_supplement(client, office, frozen):
+    dossier, pin = office.receive(missing_documents=["Giấy chứng sinh (bản chính)"])
+    html = client.get(PAGE, {"ma": dossier.code, "pin": pin}).content.decode()
+    assert "Giấy chứng sinh (bản chính)" in html
+
+
+def test_the_page_gives_one_generic_message_for_a_wrong_pin_or_an_unknown_code(client, office, english):
+    dossier, pin = office.receive()
+    code = dossier.code
+    wrong_pin = client.get(PAGE, {"ma": code, "pin": wrong(pin)})
+    unknown = client.get(PAGE, {"ma": code[:-1] + ("8" if code[-1] != "8" else "9"), "pin": pin})
+    assert wrong_pin.status_code == unknown.status_code == 404
+    for response in (wrong_pin, unknown):
+        assert "No dossier matches this code and PIN." in response.content.decode()
+        assert "Received, waiting" not in response.content.decode()
+
+
+def test_the_page_asks_for_both_fields(client, office, english):
+    response = client.get(PAGE, {"ma": "H56.33-260302-0001"})
+    assert response.status_code == 200
+    assert "Enter both the dossier code and the PIN" in response.content.decode()
+    assert not ThrottleCounter.objects.exists()
+
+
+def test_a_throttled_page_is_a_friendly_429(client, office, settings, frozen):
+    settings.LOOKUP_MAX_FAILURES = 1
+    dossier, pin = office.receive()
+    client.get(PAGE, {"ma": dossier.code, "pin": wrong(pin)})
+    response = client.get(PAGE, {"ma": dossier.code, "pin": pin}, HTTP_ACCEPT_LANGUAGE="vi")
+    assert response.status_code == 429
+    assert response["Retry-After"] == "900"
+    assert response["Content-Type"].startswith("text/html")
+    html = response.content.decode()
+    assert 'role="alert"' in html
+    assert "N***** V** An" not in html
+
+
+def test_a_nul_byte_in_the_code_is_just_not_found(client, office):
+    assert client.get(PAGE, {"ma": "H56.33\x00", "pin": "123456"}).status_code == 404
