@@ -194,6 +194,13 @@ SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
 # Preloading is the domain owner's decision (the preload list takes registrable domains only).
 SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+# Dossier attachments: checked by content (PDF, JPEG, PNG, DOCX, XLSX), at most this size.
+ATTACHMENT_MAX_BYTES = env.int("ATTACHMENT_MAX_BYTES", default=10 * 1024 * 1024)
+# Citizen lookup throttling: failed lookups per client address and window.
+LOOKUP_MAX_FAILURES = env.int("LOOKUP_MAX_FAILURES", default=10)
+LOOKUP_WINDOW_SECONDS = env.int("LOOKUP_WINDOW_SECONDS", default=15 * 60)
+# Number of reverse proxies in front of the app whose X-Forwarded-For entries are trusted.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 
 # --- REST framework and OpenAPI ------------------------------------------------
 REST_FRAMEWORK = {
