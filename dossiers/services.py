@@ -20,9 +20,9 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from procedures import deadlines
-from procedures.models import Agency, Procedure, Role
+from procedures.models import Agency, Role
 
-from . import notifications, permissions, workflow
+from . import notifications, permissions, stats, workflow
 from .models import (
     OPEN_STATUSES,
     Channel,
@@ -259,6 +259,7 @@ def dossier_create(
         )
         # Citizen notifications are outbox rows in this same transaction (never a broker call).
         notifications.on_dossier_event(dossier, event)
+        stats.record(dossier, event)
     return dossier, pin
 
 
@@ -334,6 +335,7 @@ def dossier_act(*, dossier, actor, action, comment="", now=None, system=False, *
             created_at=now,
         )
         notifications.on_dossier_event(locked, event)
+        stats.record(locked, event)
     dossier.refresh_from_db()
     return locked
 
