@@ -20,12 +20,14 @@ class ConsoleSMSBackend:
 
 class HTTPSMSBackend:
     """A generic JSON-over-HTTP gateway: POST {"to", "text", "idempotency_key"} to SMS_GATEWAY_URL
-    with `Authorization: Bearer SMS_GATEWAY_TOKEN`. Any non-2xx answer raises (retried later)."""
+    with headers `Idempotency-Key` and `Authorization: Bearer SMS_GATEWAY_TOKEN` (when set),
+    within SMS_GATEWAY_TIMEOUT seconds. Any non-2xx answer or network error raises, and the
+    outbox retries later with the same key."""
 
     def send(self, *, to, text, key):
         url = settings.SMS_GATEWAY_URL
-        if not url:
-            raise RuntimeError("SMS_GATEWAY_URL is not set")
+        if not url.startswith(("http://", "https://")):
+            raise RuntimeError("SMS_GATEWAY_URL must be an http:// or https:// URL")
         body = json.dumps({"to": to, "text": text, "idempotency_key": key}).encode()
         request = urllib.request.Request(url, data=body, method="POST")  # noqa: S310 (URL from settings)
         request.add_header("Content-Type", "application/json")

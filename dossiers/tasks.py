@@ -1,11 +1,19 @@
 """Celery tasks. Beat only sends `tick` every minute; the tick reads the admin-editable
 ReminderPolicy and claims each scan or digest slot with a conditional UPDATE, so a second beat
-(or a re-delivered tick) does nothing. Every task is safe to run twice."""
+(or a re-delivered tick) does nothing. Every task is safe to run twice: the rows they write are
+unique (reminders per dossier × kind × threshold, notifications per dedupe key) and delivery
+re-checks each row under a lock.
 
-from datetime import timedelta
+Tasks never carry far-future ETAs: the database is the schedule, the tick only asks it what is
+due now. Nothing in the request path calls the broker.
+"""
+
+from datetime import datetime, timedelta
 
 from celery import shared_task
+from django.db import transaction
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from procedures import deadlines
 
@@ -14,7 +22,22 @@ from .models import ReminderPolicy
 from .services import close_expired_supplements
 
 
-def _in_office_hours(now, calendar):
+def _when(now):
+    """`now` as an aware datetime: None → the current time; an ISO string (task arguments are
+    JSON) → parsed. Lets an operator replay a tick for a given moment."""
+    if now is None:
+        return timezone.now()
+    if isinstance(now, str):
+        parsed = parse_datetime(now)
+        if parsed is None:
+            raise ValueError(f"Not an ISO datetime: {now!r}")
+        now = parsed
+    if isinstance(now, datetime) and timezone.is_naive(now):
+        now = timezone.make_aware(now)
+    return now
+
+
+def in_office_hours(now, calendar):
     local = timezone.localtime(now)
     if not calendar.is_working_day(local.date()):
         return False
@@ -22,7 +45,8 @@ def _in_office_hours(now, calendar):
 
 
 def claim_scan(now, policy):
-    """True if this caller won the right to run the scan now (at most one per interval)."""
+    """True if this caller won the right to run the scan now (at most one per interval). The
+    conditional UPDATE is atomic: of two beats (or ticks) at the same moment exactly one wins."""
     due_before = now - timedelta(minutes=max(policy.scan_interval_minutes, 1)) + timedelta(seconds=5)
     qs = ReminderPolicy.objects.filter(pk=policy.pk)
     if policy.last_scan_at is None:
@@ -31,6 +55,8 @@ def claim_scan(now, policy):
 
 
 def claim_digest(now, policy, calendar):
+    """True if this caller won today's digest (working days, from `policy.digest_time`). Call it
+    inside the transaction that writes the digests: a crash rolls the claim back too."""
     local = timezone.localtime(now)
     today = local.date()
     if not calendar.is_working_day(today) or local.time() < policy.digest_time:
@@ -39,35 +65,57 @@ def claim_digest(now, policy, calendar):
     return qs.exclude(last_digest_on=today).update(last_digest_on=today) == 1
 
 
+def run_digest(now, policy, calendar):
+    with transaction.atomic():
+        if claim_digest(now, policy, calendar):
+            return reminders.send_digests(now, calendar=calendar, policy=policy)
+    return None
+
+
 def run_scan(now=None):
-    """Scan + close expired supplements + deliver: the `send_deadline_reminders` work."""
-    now = now or timezone.now()
-    created = reminders.scan(now)
-    closed = close_expired_supplements(now)
-    sent, failed = delivery.deliver_pending(now)
-    return {"reminders": created, "closed": closed, "sent": sent, "failed": failed}
-
-
-@shared_task(acks_late=True)
-def tick():
-    now = timezone.now()
+    """Scan + close expired supplements + today's digest (once) + deliver: the whole job, for
+    `manage.py send_deadline_reminders` (cron) and the `scan_deadlines` task. No claim: it
+    always scans (the scan is idempotent)."""
+    now = _when(now)
     policy = ReminderPolicy.get()
     calendar = deadlines.get_calendar()
-    result = {}
-    if (not policy.scan_in_office_hours_only or _in_office_hours(now, calendar)) and claim_scan(now, policy):
-        result["scan"] = reminders.scan(now)
-        result["closed"] = close_expired_supplements(now)
-    if claim_digest(now, policy, calendar):
-        result["digests"] = reminders.send_digests(now)
+    result = {"reminders": reminders.scan(now), "closed": close_expired_supplements(now)}
+    result["digests"] = run_digest(now, policy, calendar) or 0
     result["sent"], result["failed"] = delivery.deliver_pending(now)
     return result
 
 
-@shared_task(acks_late=True)
-def deliver_notifications():
-    return delivery.deliver_pending()
+def run_tick(now=None):
+    now = _when(now)
+    policy = ReminderPolicy.get()
+    calendar = deadlines.get_calendar()
+    result = {}
+    if (not policy.scan_in_office_hours_only or in_office_hours(now, calendar)) and claim_scan(now, policy):
+        result["scan"] = reminders.scan(now)
+        result["closed"] = close_expired_supplements(now)
+    digests = run_digest(now, policy, calendar)
+    if digests is not None:
+        result["digests"] = digests
+    result["sent"], result["failed"] = delivery.deliver_pending(now)
+    return result
+
+
+# acks_late (also the project default): a worker killed mid-task leaves the message unacked,
+# so the broker redelivers it; the work is idempotent, and the next tick catches up anyway.
 
 
 @shared_task(acks_late=True)
-def scan_deadlines():
-    return reminders.scan()
+def tick(now=None):
+    """Sent by beat every minute: scan when the policy says so, the morning digest, delivery."""
+    return run_tick(now)
+
+
+@shared_task(acks_late=True)
+def deliver_notifications(now=None):
+    return delivery.deliver_pending(_when(now))
+
+
+@shared_task(acks_late=True)
+def scan_deadlines(now=None):
+    """Scan, digest and deliver now, without waiting for the policy's interval."""
+    return run_scan(now)
