@@ -8,9 +8,10 @@ PIP    := $(VENV)/bin/pip
 STAMP  := $(VENV)/.installed
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
+AXE    := var/vendor/axe.min.js
 
 .DEFAULT_GOAL := help
-.PHONY: help install system-deps run test test-fast test-postgres lint format migrate seed messages bench bench-quick clean
+.PHONY: help install system-deps run test test-fast test-postgres lint format migrate seed messages bench bench-quick clean backup restore
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-14s %s\n", $$1, $$2}'
@@ -32,13 +33,16 @@ run: $(STAMP) ## Migrate the embedded SQLite database, load demo data, start web
 	@sh scripts/system-deps.sh run
 	@sh scripts/run-embedded.sh $(HOST) $(PORT)
 
-test: install ## Run the whole test suite (SQLite unless DATABASE_URL is set)
+$(AXE): scripts/fetch-axe.py
+	$(PYTHON) scripts/fetch-axe.py
+
+test: install $(AXE) ## Run the whole test suite (SQLite unless DATABASE_URL is set)
 	$(VENV)/bin/pytest
 
 test-fast: install ## The suite without browser and slow tests
 	$(VENV)/bin/pytest -m "not browser and not slow"
 
-test-postgres: install ## The whole suite against local PostgreSQL + Redis (see .ci/run)
+test-postgres: install $(AXE) ## The whole suite against local PostgreSQL + Redis (see .ci/run)
 	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/motcua} \
 	REDIS_URL=$${REDIS_URL:-redis://127.0.0.1:6379/0} $(VENV)/bin/pytest
 
@@ -60,6 +64,13 @@ seed: migrate ## Load the demo data (idempotent)
 messages: install ## Update and compile the translation catalogues
 	DEBUG=1 $(PY) manage.py makemessages -l vi -l en --no-location -i ".venv/*" -i "var/*"
 	DEBUG=1 $(PY) manage.py compilemessages -i ".venv" -i "var"
+
+backup: install ## Dump the database and media files to var/backups/<timestamp>/ (see docs/security.md)
+	sh scripts/backup.sh
+
+restore: install ## Restore a backup into an empty database: make restore DIR=var/backups/<timestamp> [FORCE=1]
+	@test -n "$(DIR)" || { echo "usage: make restore DIR=var/backups/<timestamp> [FORCE=1]"; exit 2; }
+	sh scripts/restore.sh $(if $(FORCE),--force) "$(DIR)"
 
 clean: ## Remove the venv, the embedded database and caches
 	rm -rf $(VENV) var .pytest_cache .ruff_cache staticfiles
