@@ -15,6 +15,7 @@ import hashlib
 import re
 import unicodedata
 import zipfile
+import zlib
 from pathlib import PurePosixPath
 
 import filetype
@@ -35,6 +36,12 @@ HEAD_BYTES = 8192
 MAX_NAME_LENGTH = 255
 # [Content_Types].xml of a real document is a few kB; never inflate more than this.
 MAX_CONTENT_TYPES_BYTES = 1024 * 1024
+# What the members of a Word/Excel document may declare to expand to, in total (zip bombs).
+MAX_OOXML_EXPANDED_BYTES = 200 * 1024 * 1024
+# PDF names that run code or carry hidden files (JavaScript, launch actions, embedded files, XFA).
+PDF_ACTIVE_NAMES = (b"/JavaScript", b"/JS", b"/Launch", b"/EmbeddedFile", b"/RichMedia", b"/XFA")
+# Compressed object streams (where such names may hide) are inflated up to this much in total.
+MAX_PDF_OBJECT_STREAM_BYTES = 16 * 1024 * 1024
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -99,10 +106,17 @@ def _ooxml_kind(upload):
             names = archive.namelist()
             if any(n.lower().endswith("vbaproject.bin") for n in names):
                 return None
+            if sum(info.file_size for info in archive.infolist()) > MAX_OOXML_EXPANDED_BYTES:
+                return None
             info = archive.getinfo("[Content_Types].xml")
             if info.file_size > MAX_CONTENT_TYPES_BYTES:
                 return None
-            content_types = archive.read(info).decode("utf-8", errors="replace")
+            # A bounded read: the central directory may lie about the size (zip bomb).
+            with archive.open(info) as member:
+                raw = member.read(MAX_CONTENT_TYPES_BYTES + 1)
+            if len(raw) > MAX_CONTENT_TYPES_BYTES:
+                return None
+            content_types = raw.decode("utf-8", errors="replace")
     except (zipfile.BadZipFile, KeyError, OSError, EOFError, RuntimeError, NotImplementedError, ValueError):
         return None
     finally:
@@ -113,6 +127,44 @@ def _ooxml_kind(upload):
         if main_part in content_types:
             return kind
     return None
+
+
+def _pdf_names(data):
+    """PDF name tokens with `#xx` escapes decoded (`/J#61vaScript` is `/JavaScript`)."""
+    return re.sub(rb"#([0-9A-Fa-f]{2})", lambda m: bytes([int(m.group(1), 16)]), data)
+
+
+def _pdf_has_active_content(upload):
+    """True when the PDF carries JavaScript, launch actions, embedded files, rich media or XFA,
+    in its objects or inside compressed object streams (inflated with a bound). Other stream
+    bodies (page content, images) are skipped: random compressed bytes may look like `/JS`."""
+    upload.seek(0)
+    data = upload.read()
+    upload.seek(0)
+    pattern = re.compile(rb"(?:" + rb"|".join(re.escape(n) for n in PDF_ACTIVE_NAMES) + rb")(?![A-Za-z0-9])")
+    budget = MAX_PDF_OBJECT_STREAM_BYTES
+    objects = []
+    position = 0
+    for match in re.finditer(rb"\bstream\r?\n", data):
+        if match.start() < position:
+            continue
+        body_end = data.find(b"endstream", match.end())
+        body_end = len(data) if body_end == -1 else body_end
+        dictionary = data[position : match.start()]
+        objects.append(dictionary)
+        header = dictionary[dictionary.rfind(b" obj") :] if b" obj" in dictionary else dictionary[-2048:]
+        if re.search(rb"/Type\s*/ObjStm\b", _pdf_names(header)):
+            try:
+                inflated = zlib.decompressobj().decompress(data[match.end() : body_end], budget + 1)
+            except zlib.error:
+                inflated = b""
+            budget -= len(inflated)
+            if budget < 0:
+                return True  # object streams that inflate this much hide something
+            objects.append(inflated)
+        position = body_end
+    objects.append(data[position:])
+    return any(pattern.search(_pdf_names(chunk)) for chunk in objects)
 
 
 def _sniff(head, upload):
@@ -149,6 +201,13 @@ def validate_upload(f):
     guessed_mime = guess.mime if guess else None
     if detected is None or guessed_mime not in ALLOWED_TYPES[detected][2]:
         raise AttachmentRejected(_("This kind of file is not accepted. Upload a PDF, JPEG, PNG, DOCX or XLSX file."))
+    if detected == "pdf" and _pdf_has_active_content(f):
+        raise AttachmentRejected(
+            _(
+                "This PDF contains scripts, embedded files or interactive forms; "
+                "print it to a plain PDF and upload that."
+            )
+        )
     content_type, extensions, _guesses = ALLOWED_TYPES[detected]
     declared = _declared_extension(name)
     if declared not in extensions:

@@ -10,7 +10,7 @@ from rest_framework import serializers
 
 from procedures.models import Agency, Procedure
 
-from ..models import Attachment, Channel, Dossier, DossierEvent, Status
+from ..models import Attachment, Channel, Dossier, DossierEvent, Outcome, Status
 from ..services import available_actions
 
 # --- Input ------------------------------------------------------------------------------------
@@ -127,6 +127,8 @@ class EventSerializer(serializers.ModelSerializer):
     from_stage_label = serializers.CharField(source="get_from_stage_display")
     to_stage_label = serializers.CharField(source="get_to_stage_display")
     actor = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    # Empty for actions that close no step.
+    step_outcome = serializers.ChoiceField(choices=Outcome.choices, allow_blank=True, read_only=True)
 
     class Meta:
         model = DossierEvent

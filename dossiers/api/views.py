@@ -144,11 +144,11 @@ class DossierViewSet(GenericViewSet):
         serializer = serializer_class(dossier, context={**self.get_serializer_context(), **context})
         return Response(serializer.data, status=status)
 
-    def list(self, request):
+    def list(self, request, format=None):  # `format`: the router's .json suffix routes
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
-    def create(self, request):
+    def create(self, request, format=None):
         if not request.user.is_superuser and not permissions.agencies_with_role(request.user, Role.RECEPTION):
             raise PermissionDenied(_("Only reception officers can receive dossiers."))
         serializer = DossierCreateInputSerializer(data=request.data)
@@ -161,7 +161,7 @@ class DossierViewSet(GenericViewSet):
             dossier.code, status=http.HTTP_201_CREATED, serializer_class=DossierCreatedSerializer, pin=pin
         )
 
-    def retrieve(self, request, code=None):
+    def retrieve(self, request, code=None, format=None):
         return self.detail_response(code)
 
     @extend_schema(
@@ -184,7 +184,7 @@ class DossierViewSet(GenericViewSet):
         },
     )
     @action(detail=True, methods=["post"], url_path=r"actions/(?P<action_name>[^/.]+)", url_name="act")
-    def act(self, request, code=None, action_name=None):
+    def act(self, request, code=None, action_name=None, format=None):
         dossier = self.get_dossier()
         spec = workflow.get_action(action_name)
         if spec is None:
@@ -214,7 +214,7 @@ class DossierViewSet(GenericViewSet):
         url_name="attachments",
         parser_classes=[MultiPartParser, FormParser],
     )
-    def attachments(self, request, code=None):
+    def attachments(self, request, code=None, format=None):
         dossier = self.get_dossier()
         if not may_attach(request.user, dossier):
             raise PermissionDenied(_("You do not handle this dossier."))
@@ -251,7 +251,7 @@ class DossierViewSet(GenericViewSet):
         url_name="attachment",
         content_negotiation_class=IgnoreClientContentNegotiation,
     )
-    def download(self, request, code=None, attachment_id=None):
+    def download(self, request, code=None, attachment_id=None, format=None):
         dossier = self.get_dossier()
         attachment = get_object_or_404(Attachment.objects.filter(dossier=dossier), pk=attachment_id)
         return attachment_response(attachment)

@@ -23,7 +23,9 @@ class FieldSerializer(serializers.ModelSerializer):
 
 
 class AgencySerializer(serializers.ModelSerializer):
-    parent = serializers.SlugRelatedField(slug_field="code", read_only=True, help_text=_("The parent agency's code."))
+    parent = serializers.SlugRelatedField(
+        slug_field="code", read_only=True, allow_null=True, help_text=_("The parent agency's code.")
+    )
     # A plain string in the schema: an enum here would collide with Procedure.level's enum
     # (both named "level") and drf-spectacular warns unless ENUM_NAME_OVERRIDES names them.
     level = serializers.CharField(read_only=True, help_text=_("province, department, commune or other."))
@@ -56,7 +58,7 @@ class RequiredDocumentSerializer(serializers.ModelSerializer):
 
 class WorkflowStepSerializer(serializers.ModelSerializer):
     agency = serializers.SlugRelatedField(
-        slug_field="code", read_only=True, help_text=_("Empty: the competent agency of the dossier.")
+        slug_field="code", read_only=True, allow_null=True, help_text=_("Empty: the competent agency of the dossier.")
     )
 
     class Meta:

@@ -98,7 +98,7 @@ class ProcedureViewSet(CodeLookupMixin, viewsets.ReadOnlyModelViewSet):
         filters=False,
     )
     @action(detail=True, methods=["get"], url_path="due-date", filter_backends=[], pagination_class=None)
-    def due_date(self, request, code=None):
+    def due_date(self, request, code=None, format=None):  # `format`: the .json suffix route
         procedure = self.get_object()
         query = DueDateQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)

@@ -1,0 +1,37 @@
+"""Shared fixtures of the adversarial suites: two commune centres (own / other agency), each with
+one officer per role and a dossier brought to "processing" through the real services."""
+
+from types import SimpleNamespace
+
+import pytest
+from rest_framework.authtoken.models import Token
+
+from procedures.models import Role
+from tests.factories import Office, make_user
+
+
+@pytest.fixture
+def offices(db):
+    """`own` and `other` offices, a citizen (no membership) and a superuser admin. Each office
+    has a dossier in processing (`dossier`) with a distinctive applicant name."""
+    own = Office(code="000.11.22.H56")
+    other = Office(code="000.33.44.H56")
+    own.dossier, own.pin = own.receive(applicant_name="Trần Thị Sở Hữu")
+    own.act(own.dossier, "assign")
+    other.dossier, other.pin = other.receive(applicant_name="Lê Văn Người Khác")
+    other.act(other.dossier, "assign")
+    citizen = make_user("congdan")
+    admin = make_user("quantri", is_superuser=True, is_staff=True)
+    return SimpleNamespace(own=own, other=other, citizen=citizen, admin=admin)
+
+
+def token_for(user):
+    return Token.objects.get_or_create(user=user)[0].key
+
+
+def all_rounder(office, username="daniang"):
+    """An officer holding reception, specialist and leader roles in `office` (to exercise every write)."""
+    user = make_user(f"{office.agency.code}-{username}", agency=office.agency, role=Role.RECEPTION)
+    for role in (Role.SPECIALIST, Role.LEADER):
+        user.memberships.create(agency=office.agency, role=role)
+    return user
