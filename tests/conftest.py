@@ -1,12 +1,35 @@
-"""Shared fixtures: a small, realistic procedure catalogue built with the ORM."""
+"""Shared fixtures: a small, realistic procedure catalogue built with the ORM, and the language."""
 
 from datetime import time
 from decimal import Decimal
 from types import SimpleNamespace
 
 import pytest
+from django.conf import settings
+from django.test import Client
+from django.utils import translation
 
 from procedures.models import Agency, Field, Procedure, RequiredDocument, Role, WorkflowStep
+
+
+@pytest.fixture(autouse=True)
+def _default_language():
+    """Every test starts, and leaves the next one, in the site's default language (Vietnamese).
+
+    The language middleware activates the visitor's language for the thread and, like Django's
+    LocaleMiddleware, leaves it active after the response: without this, a test that browsed in
+    English would make the direct calls of the tests after it speak English."""
+    translation.deactivate()
+    yield
+    translation.deactivate()
+
+
+@pytest.fixture
+def english_client():
+    """A client that chose English with the language switch (the portal ignores Accept-Language)."""
+    client = Client()
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    return client
 
 
 @pytest.fixture

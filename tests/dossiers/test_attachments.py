@@ -13,6 +13,7 @@ import openpyxl
 import pytest
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import translation
 from rest_framework.test import APIClient
 
 from dossiers.attachments import AttachmentRejected, add_attachment, sanitize_name, validate_upload
@@ -136,14 +137,14 @@ def test_allowed_files_are_recognised_by_their_content(name, content, expected):
     ],
 )
 def test_other_files_are_rejected_with_a_readable_reason(name, content, reason):
-    with pytest.raises(AttachmentRejected, match=reason):
+    with translation.override("en"), pytest.raises(AttachmentRejected, match=reason):
         validate_upload(upload(name, content))
 
 
 def test_files_over_the_size_limit_are_rejected(settings):
     settings.ATTACHMENT_MAX_BYTES = 1000
     validate_upload(upload("nho.pdf", PDF + b" " * (1000 - len(PDF))))
-    with pytest.raises(AttachmentRejected, match="too large"):
+    with translation.override("en"), pytest.raises(AttachmentRejected, match="too large"):
         validate_upload(upload("lon.pdf", PDF + b" " * 1000))
 
 
@@ -245,9 +246,9 @@ def test_the_api_refuses_bad_files_with_a_readable_400(office, name, content):
 def test_the_api_refuses_oversized_files(office, settings):
     settings.ATTACHMENT_MAX_BYTES = 1000
     dossier, _pin = office.receive()
-    response = client_for(office.reception).post(
-        attachments_url(dossier), {"file": upload("lon.pdf", PDF + b" " * 2000)}, format="multipart"
-    )
+    client = client_for(office.reception)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    response = client.post(attachments_url(dossier), {"file": upload("lon.pdf", PDF + b" " * 2000)}, format="multipart")
     assert response.status_code == 400
     assert "too large" in response.json()["file"][0]
 

@@ -4,7 +4,7 @@ import io
 import re
 
 import pytest
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from dossiers.demo import SAMPLE_NOTE, seed_sample_dossiers
 from dossiers.models import Dossier, Stage, Status
@@ -33,7 +33,8 @@ def demo_office(catalogue):
 def test_sample_dossiers_cover_the_states_a_demo_needs_and_are_created_once(demo_office):
     catalogue, users = demo_office
     out = io.StringIO()
-    created = seed_sample_dossiers(out)
+    with translation.override("en"):
+        created = seed_sample_dossiers(out)
     dossiers = list(Dossier.objects.filter(note=SAMPLE_NOTE))
     assert created == len(dossiers) >= 10
     assert all(d.receiving_agency == catalogue.commune for d in dossiers)
@@ -70,7 +71,8 @@ def test_sample_dossiers_cover_the_states_a_demo_needs_and_are_created_once(demo
     assert shown.check_pin(match.group(2))
 
     again = io.StringIO()
-    assert seed_sample_dossiers(again) == 0
+    with translation.override("en"):
+        assert seed_sample_dossiers(again) == 0
     assert Dossier.objects.count() == len(dossiers)
     assert "already exist" in again.getvalue()
 
@@ -88,6 +90,7 @@ def test_sample_dossiers_are_skipped_when_the_commune_has_no_procedure(demo_offi
         procedure.agencies.clear()
     catalogue.certified_copy.agencies.clear()
     out = io.StringIO()
-    assert seed_sample_dossiers(out) == 0
+    with translation.override("en"):
+        assert seed_sample_dossiers(out) == 0
     assert not Dossier.objects.exists()
     assert "no published procedure" in out.getvalue()

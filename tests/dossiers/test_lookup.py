@@ -7,9 +7,9 @@ from datetime import timedelta
 
 import pytest
 import time_machine
+from django.conf import settings
 from django.db import connection, connections
 from django.test import Client
-from django.utils import translation
 
 from dossiers import throttle
 from dossiers.models import ThrottleCounter
@@ -32,9 +32,9 @@ def office(db):
 
 
 @pytest.fixture
-def english():
-    with translation.override("en"):
-        yield
+def english(client):
+    """The visitor of `client` chose English with the language switch (Accept-Language is ignored)."""
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
 
 
 def wrong(pin):

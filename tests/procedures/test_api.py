@@ -3,6 +3,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from django.conf import settings
 from rest_framework.test import APIClient
 
 from procedures.models import Procedure
@@ -75,6 +76,7 @@ def test_search_orders_by_relevance(api, catalogue):
 
 
 def test_too_long_search_is_a_400_with_detail(api, catalogue):
+    api.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
     response = api.get(PROCEDURES, {"search": "x" * 10_000})
 
     assert response.status_code == 400

@@ -134,8 +134,8 @@ def test_list_filters(client, catalogue, params, expected):
     assert set(listed_codes(response)) == expected
 
 
-def test_list_search_without_results_says_so(client, catalogue):
-    response = client.get(LIST_URL, {"q": "giấy phép lái xe"})
+def test_list_search_without_results_says_so(english_client, catalogue):
+    response = english_client.get(LIST_URL, {"q": "giấy phép lái xe"})
 
     assert response.status_code == 200
     assert listed_codes(response) == []
@@ -150,15 +150,15 @@ def test_list_search_without_results_says_so(client, catalogue):
         ({"service_level": "half"}, "Unknown online service level."),
     ],
 )
-def test_list_unknown_filter_value_is_a_readable_400(client, catalogue, params, message):
-    response = client.get(LIST_URL, params)
+def test_list_unknown_filter_value_is_a_readable_400(english_client, catalogue, params, message):
+    response = english_client.get(LIST_URL, params)
 
     assert response.status_code == 400
     assert message in text_of(response)
 
 
-def test_list_too_long_search_text_is_a_readable_400(client, catalogue):
-    response = client.get(LIST_URL, {"q": "khai sinh " * 1000})
+def test_list_too_long_search_text_is_a_readable_400(english_client, catalogue):
+    response = english_client.get(LIST_URL, {"q": "khai sinh " * 1000})
 
     assert response.status_code == 400
     assert "The search text is too long: use at most 200 characters." in text_of(response)
@@ -175,15 +175,15 @@ def test_list_too_long_search_text_is_a_readable_400(client, catalogue):
         ("9" * 400, f"The page number must be at most {MAX_PAGE}."),
     ],
 )
-def test_list_bad_page_number_is_a_readable_400(client, catalogue, page, message):
-    response = client.get(LIST_URL, {"page": page})
+def test_list_bad_page_number_is_a_readable_400(english_client, catalogue, page, message):
+    response = english_client.get(LIST_URL, {"page": page})
 
     assert response.status_code == 400
     assert message in text_of(response)
 
 
-def test_list_page_past_the_end_is_empty_not_an_error(client, catalogue):
-    response = client.get(LIST_URL, {"page": MAX_PAGE})
+def test_list_page_past_the_end_is_empty_not_an_error(english_client, catalogue):
+    response = english_client.get(LIST_URL, {"page": MAX_PAGE})
 
     assert response.status_code == 200
     assert listed_codes(response) == []
@@ -285,7 +285,7 @@ def test_detail_shows_the_due_date_if_submitted_today(client, catalogue, code, n
         response = client.get(reverse("procedures:detail", args=[code]))
 
     text = text_of(response)
-    line = re.search(r"Submit today — expected result date: ([^()]+\([^)]+\))", text)
+    line = re.search(r"Nộp hôm nay — ngày hẹn trả dự kiến: ([^()]+\([^)]+\))", text)
     assert line, text
     assert line.group(1).startswith(expected)
 
