@@ -3,6 +3,7 @@
 from django.urls import include, path
 from rest_framework.routers import DefaultRouter
 
+from dossiers.api import stats as stats_api
 from dossiers.api import views as dossier_views
 from procedures.api import views as procedure_views
 
@@ -13,5 +14,6 @@ dossier_views.register(router)
 urlpatterns = [
     *procedure_views.extra_urlpatterns,
     *dossier_views.extra_urlpatterns,
+    path("stats/", stats_api.StatsView.as_view(), name="api-stats"),
     path("", include(router.urls)),
 ]

@@ -10,10 +10,12 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("dang-nhap/", auth_views.LoginView.as_view(), name="login"),
     path("dang-xuat/", auth_views.LogoutView.as_view(), name="logout"),
+    path("", include("accounts.urls")),
     path("healthz", views.healthz, name="healthz"),
     path("api/v1/", include("motcua.api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", views.APIDocsView.as_view(url_name="schema"), name="api-docs"),
+    path("", include("dossiers.stats_urls")),
     path("", include("procedures.urls")),
     path("", include("dossiers.urls")),
 ]
