@@ -8,6 +8,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST, require_safe
 
 from .models import Notification, NotificationChannel
+from .views import workspace_context
 
 PAGE_SIZE = 50
 COUNT_CAP = 99
@@ -35,8 +36,6 @@ def context_processor(request):
 @require_safe
 @login_required
 def inbox(request):
-    from .views import workspace_context
-
     items = list(
         Notification.objects.filter(recipient=request.user, channel=NotificationChannel.IN_APP).order_by(
             "-created_at", "-pk"

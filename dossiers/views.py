@@ -86,7 +86,12 @@ def officer_required(view):
 def workspace_context(request, **extra):
     """What every workspace page's sub-navigation needs (no query: roles are cached)."""
     roles = {role for role, _agency in permissions.user_roles(request.user)}
-    return {"is_reception": Role.RECEPTION in roles, "is_leader": Role.LEADER in roles, **extra}
+    return {
+        "is_reception": Role.RECEPTION in roles,
+        "is_leader": Role.LEADER in roles,
+        "may_see_stats": request.user.is_superuser or bool(roles & {Role.LEADER, Role.SUPERVISOR}),
+        **extra,
+    }
 
 
 def visible_dossier(request, code, *related):
