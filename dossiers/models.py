@@ -12,7 +12,7 @@ import uuid
 from pathlib import PurePath
 
 from django.conf import settings
-from django.db import models
+from django.db import models, transaction
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
@@ -259,6 +259,9 @@ class DossierEvent(models.Model):
     step_due_at = models.DateTimeField(_("step deadline"), null=True, blank=True)
     step_outcome = models.CharField(_("step result"), max_length=10, choices=Outcome.choices, blank=True)
     created_at = models.DateTimeField(_("at"), db_index=True)
+    # Tamper evidence: one hash chain per dossier (accounts/audit.py, `manage.py verify_audit_chain`).
+    prev_hash = models.CharField(max_length=64, blank=True, editable=False)
+    hash = models.CharField(max_length=64, blank=True, editable=False)
 
     objects = EventQuerySet.as_manager()
 
@@ -273,7 +276,23 @@ class DossierEvent(models.Model):
     def save(self, *args, **kwargs):
         if self.pk is not None:
             raise TypeError("Dossier events are append-only.")
-        super().save(*args, **kwargs)
+        from accounts import audit
+
+        using = kwargs.get("using") or "default"
+        with transaction.atomic(using=using):
+            # The dossier row lock serialises appends to this dossier's chain (the workflow
+            # service already holds it during a transition; taking it again is free).
+            Dossier.objects.using(using).select_for_update().filter(pk=self.dossier_id).values_list("pk").first()
+            last = (
+                DossierEvent.objects.using(using)
+                .filter(dossier_id=self.dossier_id)
+                .order_by("-id")
+                .values_list("hash", flat=True)
+                .first()
+            )
+            self.prev_hash = last or ""
+            self.hash = audit.chain_hash(self.prev_hash, self, audit.EVENT_FIELDS)
+            super().save(*args, **kwargs)
 
     def delete(self, *args, **kwargs):
         raise TypeError("Dossier events are append-only.")
@@ -514,3 +533,6 @@ class ReminderPolicy(models.Model):
     @classmethod
     def get(cls):
         return cls.objects.order_by("pk").first() or cls.objects.get_or_create(pk=1)[0]
+
+
+from .stats_models import *  # noqa: E402,F401,F403

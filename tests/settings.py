@@ -13,6 +13,8 @@ os.environ.setdefault("SECURE_COOKIES", "0")
 os.environ.setdefault("STATICFILES_STORAGE", "django.contrib.staticfiles.storage.StaticFilesStorage")
 os.environ.setdefault("EMAIL_BACKEND", "django.core.mail.backends.locmem.EmailBackend")
 os.environ.setdefault("MEDIA_ROOT", tempfile.mkdtemp(prefix="motcua-test-media-"))
+# Leaders' mandatory two-factor login is exercised in tests/accounts (which turn it on).
+os.environ.setdefault("REQUIRE_2FA_FOR_LEADERS", "0")
 
 from motcua.settings import *  # noqa: E402,F403
 

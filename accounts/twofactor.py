@@ -1,0 +1,38 @@
+"""Who needs a second factor, and which step a session still has to pass."""
+
+from django.conf import settings
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from dossiers.permissions import agencies_with_role
+from procedures.models import Role
+
+VERIFY = "verify"
+ENROL = "enrol"
+
+
+def confirmed_device(user):
+    return TOTPDevice.objects.devices_for_user(user, confirmed=True).order_by("id").first()
+
+
+def is_leader(user):
+    return bool(agencies_with_role(user, Role.LEADER))
+
+
+def required_for(user):
+    """True when this user may not work without a second factor (setting REQUIRE_2FA_FOR_LEADERS)."""
+    return bool(getattr(settings, "REQUIRE_2FA_FOR_LEADERS", False)) and is_leader(user)
+
+
+def pending_step(user):
+    """None when the session may proceed; VERIFY when a code must be entered; ENROL when the
+    user must first turn two-factor login on."""
+    if not user.is_authenticated:
+        return None
+    is_verified = getattr(user, "is_verified", None)
+    if is_verified is not None and is_verified():
+        return None
+    if TOTPDevice.objects.devices_for_user(user, confirmed=True).exists():
+        return VERIFY
+    if required_for(user):
+        return ENROL
+    return None
