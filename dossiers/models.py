@@ -154,6 +154,9 @@ class Dossier(models.Model):
     submitted_at = models.DateTimeField(_("submitted at"), editable=False)
     received_at = models.DateTimeField(_("received at"), null=True, blank=True, editable=False)
     due_at = models.DateTimeField(_("due at"), null=True, blank=True, editable=False)
+    # When the processing period started: acceptance, or the return of a supplement requested
+    # during processing (the period restarts from zero, Art. 19.5). Empty: received_at.
+    period_started_at = models.DateTimeField(_("period started at"), null=True, blank=True, editable=False)
     original_due_at = models.DateTimeField(_("original due date"), null=True, blank=True, editable=False)
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True, editable=False)
     returned_at = models.DateTimeField(_("returned at"), null=True, blank=True, editable=False)
@@ -193,6 +196,10 @@ class Dossier(models.Model):
         indexes = [
             # Queues and reminder scans read open dossiers by deadline.
             models.Index(fields=["due_at"], name="dossier_open_due_idx", condition=Q(status__in=[1, 2, 4, 5, 6])),
+            # The reminder scan also looks for passed step deadlines.
+            models.Index(
+                fields=["step_due_at"], name="dossier_open_step_due_idx", condition=Q(status__in=[1, 2, 4, 5, 6])
+            ),
             models.Index(fields=["competent_agency", "status", "due_at"], name="dossier_competent_idx"),
             models.Index(fields=["receiving_agency", "status", "due_at"], name="dossier_receiving_idx"),
             models.Index(fields=["assignee", "status", "due_at"], name="dossier_assignee_idx"),

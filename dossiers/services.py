@@ -143,7 +143,7 @@ def step_deadline(dossier, stage, now):
     # The last matching step for reception means "return"; others take their first match.
     index = indexes[0]
     cumulative = sum(int(s.get("share") or 0) for s in steps[: index + 1])
-    start = deadlines.counting_start(dossier.received_at)
+    start = deadlines.counting_start(dossier.period_started_at or dossier.received_at)
     total = deadlines.working_minutes_between(start, dossier.due_at)
     return deadlines.add_working_minutes(start, total * min(cumulative, 100) / 100)
 
@@ -451,6 +451,7 @@ def _h_supplement_received(d, actor, now, comment, params):
         _close_pause(d, now)
         # Art. 19.5: the processing period restarts from zero.
         d.status = Status.PROCESSING
+        d.period_started_at = now
         d.due_at = compute_due(d, now)
         d.step_due_at = step_deadline(d, Stage.PROCESSING, now)
     return {"previous_due_at": _iso(previous_due)}

@@ -162,6 +162,11 @@ def test_resubmitted_supplement_restarts_the_processing_period_from_zero():
     assert dossier.received_at == MON  # the receipt date itself does not change
     assert parse_datetime(dossier.events.last().data["previous_due_at"]) == DUE
     assert dossier.pauses.get().ended_at == back
+    # The specialist's step gets 70 % (10 % reception + 60 %) of the restarted period, counted from
+    # the restart: 1,530 working minutes from Mon 14:00 to Thu 17:00, 70 % = 1,071 minutes →
+    # Mon 180 + Tue 450 + Wed morning 240 + 201 minutes from 13:30 = Wed 11 March 16:51.
+    assert dossier.period_started_at == back
+    assert dossier.step_due_at == vn(2026, 3, 11, 16, 51)
 
 
 # --- Supplements not completed within 15 days are closed (Art. 19.5) ------------------------------
