@@ -40,4 +40,4 @@ USER motcua
 EXPOSE 8000
 
 ENTRYPOINT ["/app/scripts/docker-entrypoint.sh"]
-CMD ["sh", "-c", "exec gunicorn motcua.wsgi --workers ${WEB_CONCURRENCY:-3} --bind 0.0.0.0:8000 --access-logfile -"]
+CMD ["gunicorn", "motcua.wsgi"]

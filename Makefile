@@ -11,7 +11,7 @@ PORT   ?= 8000
 AXE    := var/vendor/axe.min.js
 
 .DEFAULT_GOAL := help
-.PHONY: help install system-deps run test test-fast test-postgres lint format migrate seed messages bench bench-quick clean backup restore
+.PHONY: help install system-deps run test test-fast test-postgres lint format migrate seed messages bench bench-quick bench-smoke clean backup restore
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-14s %s\n", $$1, $$2}'
@@ -71,6 +71,18 @@ backup: install ## Dump the database and media files to var/backups/<timestamp>/
 restore: install ## Restore a backup into an empty database: make restore DIR=var/backups/<timestamp> [FORCE=1]
 	@test -n "$(DIR)" || { echo "usage: make restore DIR=var/backups/<timestamp> [FORCE=1]"; exit 2; }
 	sh scripts/restore.sh $(if $(FORCE),--force) "$(DIR)"
+
+bench: install ## Benchmark: 1,000,000 dossiers on PostgreSQL + Redis (docs/performance.md)
+	@bash scripts/ci-services.sh
+	$(PY) bench/run.py
+
+bench-quick: install ## Benchmark with 100,000 dossiers
+	@bash scripts/ci-services.sh
+	$(PY) bench/run.py --quick
+
+bench-smoke: install ## Tiny benchmark run (300 dossiers): checks the harness works
+	@bash scripts/ci-services.sh
+	$(PY) bench/run.py --smoke --drop
 
 clean: ## Remove the venv, the embedded database and caches
 	rm -rf $(VENV) var .pytest_cache .ruff_cache staticfiles
