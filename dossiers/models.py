@@ -324,6 +324,9 @@ class Pause(models.Model):
         verbose_name_plural = _("pauses")
         ordering = ["started_at", "id"]
 
+    def __str__(self):
+        return f"{self.dossier_id} {self.kind} {self.started_at:%Y-%m-%d %H:%M}"
+
 
 def attachment_path(instance, filename):
     # Random stored names: the original name is kept in the row, never used on disk.
@@ -372,6 +375,9 @@ class DossierSequence(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["agency", "day"], name="unique_dossier_sequence")]
 
+    def __str__(self):
+        return f"{self.agency_id} {self.day} {self.last_value}"
+
 
 class ThrottleCounter(models.Model):
     """An atomic counter per key and time window (public lookup throttling); works the same on
@@ -383,6 +389,9 @@ class ThrottleCounter(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["key", "window_start"], name="unique_throttle_window")]
+
+    def __str__(self):
+        return f"{self.key} {self.count}"
 
 
 # --- Reminders and notifications (the database is the schedule; Celery only delivers) ----------

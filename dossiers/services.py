@@ -162,10 +162,8 @@ def _resolve_agencies(actor, procedure, receiving_agency, competent_agency, retu
     implementing = list(procedure.agencies.all())
     if competent_agency is None:
         # Boundary-free intake: a desk may receive for another competent agency.
-        if not implementing or receiving_agency in implementing:
-            competent_agency = receiving_agency
-        else:
-            competent_agency = implementing[0]
+        local = not implementing or receiving_agency in implementing
+        competent_agency = receiving_agency if local else implementing[0]
     elif implementing and competent_agency not in implementing:
         raise ActionInputError({"competent_agency": [_("This agency does not handle this procedure.")]})
     return receiving_agency, competent_agency, returning_agency or receiving_agency
@@ -355,9 +353,12 @@ def _fmt(dt):
 def _check_rules(dossier, spec, now):
     """Time- and history-dependent rules of Decree 118 (the table handles states)."""
     name = spec.name
-    if name == "request_supplement" and dossier.stage == Stage.INTAKE:
-        if dossier.events.filter(action="request_supplement", to_stage=Stage.INTAKE).exists():
-            raise WorkflowConflict(_("A dossier gets only one supplement request at intake, listing every item."))
+    if (
+        name == "request_supplement"
+        and dossier.stage == Stage.INTAKE
+        and dossier.events.filter(action="request_supplement", to_stage=Stage.INTAKE).exists()
+    ):
+        raise WorkflowConflict(_("A dossier gets only one supplement request at intake, listing every item."))
     if name == "request_supplement" and dossier.stage == Stage.PROCESSING:
         limit = supplement_window_end(dossier)
         if limit is None or now > limit:

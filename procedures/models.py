@@ -37,7 +37,12 @@ class Agency(models.Model):
     )
     name = models.CharField(_("name"), max_length=255)
     parent = models.ForeignKey(
-        "self", verbose_name=_("parent agency"), null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+        "self",
+        verbose_name=_("parent agency"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="children",
     )
     level = models.CharField(_("level"), max_length=20, choices=Level.choices, default=Level.COMMUNE)
     address = models.CharField(_("address"), max_length=255, blank=True)
@@ -154,7 +159,9 @@ class Procedure(models.Model):
         _("same-day cut-off time"),
         null=True,
         blank=True,
-        help_text=_("Dossiers received after this time are handled on the next working day (e.g. certification: 15:00)."),
+        help_text=_(
+            "Dossiers received after this time are handled on the next working day (e.g. certification: 15:00)."
+        ),
     )
     fee_vnd = models.PositiveBigIntegerField(_("fee and charge (VND)"), null=True, blank=True)
     fee_text = models.TextField(_("fee and charge"), blank=True)
@@ -186,19 +193,19 @@ class Procedure(models.Model):
     def __str__(self):
         return f"{self.code} – {self.name}"
 
-    def get_absolute_url(self):
-        return reverse("procedures:detail", args=[self.code])
-
-    def refresh_search_columns(self):
-        self.name_normalised = normalise(self.name)
-        self.search_folded = fold(f"{self.name} {self.code}")
-
     def save(self, *args, **kwargs):
         self.refresh_search_columns()
         update_fields = kwargs.get("update_fields")
         if update_fields is not None:
             kwargs["update_fields"] = set(update_fields) | {"name_normalised", "search_folded"}
         super().save(*args, **kwargs)
+
+    def get_absolute_url(self):
+        return reverse("procedures:detail", args=[self.code])
+
+    def refresh_search_columns(self):
+        self.name_normalised = normalise(self.name)
+        self.search_folded = fold(f"{self.name} {self.code}")
 
 
 class RequiredDocument(models.Model):

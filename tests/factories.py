@@ -23,7 +23,10 @@ def vn(*args):
 def make_agency(code=None, name=None, level=Agency.Level.COMMUNE, parent=None):
     n = next(_seq)
     return Agency.objects.create(
-        code=code or f"T{n:03d}.X{n:02d}", name=name or f"Trung tâm phục vụ hành chính công xã {n}", level=level, parent=parent
+        code=code or f"T{n:03d}.X{n:02d}",
+        name=name or f"Trung tâm phục vụ hành chính công xã {n}",
+        level=level,
+        parent=parent,
     )
 
 
@@ -66,7 +69,7 @@ def make_procedure(
     return procedure
 
 
-def make_user(username=None, *, agency=None, role=None, password="motcua-demo", **extra):
+def make_user(username=None, *, agency=None, role=None, password="motcua-demo", **extra):  # noqa: S107 (the demo password)
     User = get_user_model()
     user = User.objects.create_user(
         username=username or f"user{next(_seq)}", password=password, email=extra.pop("email", ""), **extra

@@ -14,7 +14,8 @@ class Command(BaseCommand):
         result = run_scan()
         self.stdout.write(
             _(
-                "%(reminders)s new reminders, %(closed)s dossiers closed, %(sent)s notifications sent, %(failed)s failed."
+                "%(reminders)s new reminders, %(closed)s dossiers closed, "
+                "%(sent)s notifications sent, %(failed)s failed."
             )
             % result
         )
