@@ -161,11 +161,16 @@ def _render(subject, body, context):
     return compile_text(subject).render(ctx).strip()[:255], compile_text(body).render(ctx).strip()
 
 
-def render_text(kind, channel, context, template=None):
+def render_text(kind, channel, context, template=None, lookups=None):
     """(subject, body) for kind × channel: the admin's active template (or `template`, for a
     preview), else the default. A broken admin template never loses the message: it falls back
     to the default text. Rendered in the site language whatever language the caller has active."""
-    row = template or NotificationTemplate.objects.filter(kind=kind, channel=channel, active=True).first()
+    if template is not None:
+        row = template
+    elif lookups is not None:
+        row = lookups.template(kind, channel)
+    else:
+        row = NotificationTemplate.objects.filter(kind=kind, channel=channel, active=True).first()
     with translation.override(settings.LANGUAGE_CODE):
         if row is not None:
             try:
@@ -243,31 +248,58 @@ def sample_context(kind):
     }
 
 
-def queue(*, kind, channel, key, subject, body, dossier=None, recipient=None, address="", link="", now=None):
-    """Write one outbox row unless its dedupe key exists. Returns True if a row was written.
-
-    In-app rows are delivered by being written: they are stored as sent, so the pending index
-    (and the delivery query) only ever holds rows that still have to leave the building."""
+def outbox_row(*, kind, channel, key, subject, body, dossier=None, recipient=None, address="", link="", now=None):
+    """An unsaved outbox row. In-app rows are delivered by being written: they are stored as
+    sent, so the pending index (and the delivery query) only holds rows that still have to leave
+    the building."""
     now = now or timezone.now()
     in_app = channel == NotificationChannel.IN_APP
-    _, created = Notification.objects.get_or_create(
+    return Notification(
         dedupe_key=key[:200],
-        defaults={
-            "kind": kind,
-            "channel": channel,
-            "dossier": dossier,
-            "recipient": recipient,
-            "address": address,
-            "subject": subject,
-            "body": body,
-            "link": link,
-            "created_at": now,
-            "next_attempt_at": now,
-            "state": Notification.State.SENT if in_app else Notification.State.PENDING,
-            "sent_at": now if in_app else None,
-        },
+        kind=kind,
+        channel=channel,
+        dossier=dossier,
+        recipient=recipient,
+        address=address,
+        subject=subject,
+        body=body,
+        link=link,
+        created_at=now,
+        next_attempt_at=now,
+        state=Notification.State.SENT if in_app else Notification.State.PENDING,
+        sent_at=now if in_app else None,
     )
+
+
+def queue(**kwargs):
+    """Write one outbox row unless its dedupe key exists. Returns True if a row was written."""
+    row = outbox_row(**kwargs)
+    defaults = {
+        f.attname: getattr(row, f.attname)
+        for f in Notification._meta.concrete_fields
+        if f.attname not in ("id", "dedupe_key")
+    }
+    _, created = Notification.objects.get_or_create(dedupe_key=row.dedupe_key, defaults=defaults)
     return created
+
+
+class Lookups:
+    """What a scan reads again and again (admin templates, an agency's officers), read once per
+    scan so that each new reminder costs a few inserts, not a dozen queries."""
+
+    def __init__(self):
+        self._templates = None
+        self._members = {}
+
+    def template(self, kind, channel):
+        if self._templates is None:
+            self._templates = {(t.kind, t.channel): t for t in NotificationTemplate.objects.filter(active=True)}
+        return self._templates.get((kind, channel))
+
+    def members(self, role, agency_id):
+        if (role, agency_id) not in self._members:
+            self._members[role, agency_id] = _members(role, agency_id)
+        return self._members[role, agency_id]
 
 
 def on_dossier_event(dossier, event, policy=None):
@@ -311,9 +343,10 @@ def _members(role, agency_id):
     ]
 
 
-def responsible_officers(dossier, include_leaders=True):
+def responsible_officers(dossier, include_leaders=True, lookups=None):
     """Who must act now: the assignee during processing, else the officers holding the stage's
     role in the right agency (reception at intake); plus the competent agency's leaders."""
+    members = lookups.members if lookups is not None else _members
     users = []
     if dossier.assignee_id and dossier.stage == Stage.PROCESSING:
         if dossier.assignee.is_active:
@@ -326,9 +359,9 @@ def responsible_officers(dossier, include_leaders=True):
             Stage.RETURN: (Role.RECEPTION, dossier.returning_agency_id),
         }.get(dossier.stage, (None, None))
         if role:
-            users.extend(_members(role, agency_id))
+            users.extend(members(role, agency_id))
     if include_leaders:
-        users.extend(_members(Role.LEADER, dossier.competent_agency_id))
+        users.extend(members(Role.LEADER, dossier.competent_agency_id))
     seen, unique = set(), []
     for user in users:
         if user.pk not in seen:
@@ -337,31 +370,35 @@ def responsible_officers(dossier, include_leaders=True):
     return unique
 
 
-def on_reminder(reminder, dossier, policy, now):
+def on_reminder(reminder, dossier, policy, now, lookups=None):
     """In-app + e-mail notifications for a new reminder row (e-mail only to officers with an
-    address, and only when the policy e-mails officers)."""
+    address, and only when the policy e-mails officers), in one insert."""
     kind = f"reminder.{reminder.kind}"
     context = dossier_context(dossier)
-    written = 0
-    for user in responsible_officers(dossier, include_leaders=policy.notify_leaders):
+    rows = []
+    for user in responsible_officers(dossier, include_leaders=policy.notify_leaders, lookups=lookups):
         channels = [(NotificationChannel.IN_APP, "")]
         if policy.email_officers and user.email:
             channels.append((NotificationChannel.EMAIL, user.email))
         for channel, address in channels:
-            subject, body = render_text(kind, channel, context)
-            written += queue(
-                kind=kind,
-                channel=channel,
-                key=f"reminder:{reminder.pk}:{user.pk}:{channel}",
-                subject=subject,
-                body=body,
-                dossier=dossier,
-                recipient=user,
-                address=address,
-                link=officer_path(dossier),
-                now=now,
+            subject, body = render_text(kind, channel, context, lookups=lookups)
+            rows.append(
+                outbox_row(
+                    kind=kind,
+                    channel=channel,
+                    key=f"reminder:{reminder.pk}:{user.pk}:{channel}",
+                    subject=subject,
+                    body=body,
+                    dossier=dossier,
+                    recipient=user,
+                    address=address,
+                    link=officer_path(dossier),
+                    now=now,
+                )
             )
-    return written
+    # The keys name this reminder row, created in the same transaction: they cannot exist yet.
+    Notification.objects.bulk_create(rows)
+    return len(rows)
 
 
 def officers_with_work():

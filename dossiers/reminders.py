@@ -110,6 +110,7 @@ def scan(now=None):
     now = now or timezone.now()
     calendar = deadlines.get_calendar()
     policy = ReminderPolicy.get()
+    lookups = notifications.Lookups()
     created = 0
     for batch in candidates(now, calendar, policy):
         wanted = {
@@ -127,7 +128,7 @@ def scan(now=None):
             try:
                 with transaction.atomic():
                     reminder = Reminder.objects.create(dossier=dossier, kind=key[1], threshold=key[2], created_at=now)
-                    notifications.on_reminder(reminder, dossier, policy, now)
+                    notifications.on_reminder(reminder, dossier, policy, now, lookups=lookups)
             except IntegrityError:
                 # Another scan (a second beat, a re-delivered task) created it first; its
                 # notifications were written in that scan's transaction.

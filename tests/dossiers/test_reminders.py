@@ -15,6 +15,7 @@ import pytest
 import time_machine
 from django.core.management import call_command
 from django.db import connection, connections, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import translation
 
 from dossiers import reminders, tasks
@@ -580,3 +581,21 @@ def test_the_scan_reads_the_calendar_overrides(office):
     CalendarOverride.objects.create(date=date(2026, 3, 6), kind=CalendarOverride.Kind.DAY_OFF)
     reminders.scan(vn(2026, 3, 5, 10, 0))
     assert (K.DUE_SOON, key(dossier.due_at)) in reminder_set(dossier)
+
+
+def test_scan_cost_per_new_reminder_is_a_few_queries(office):
+    """Templates and the agency's officers are read once per scan, and each reminder's
+    notifications are one insert: the cost follows the number of reminders, with a small factor."""
+    def scan_cost(count, received):
+        for _ in range(count):
+            processing_dossier(office, received)
+        with CaptureQueriesContext(connection) as captured:
+            created = reminders.scan(received + timedelta(days=2))
+        return created, len(captured)
+
+    few, few_queries = scan_cost(2, vn(2026, 3, 2, 9, 0))
+    many, many_queries = scan_cost(10, vn(2026, 3, 16, 9, 0))
+    assert few > 0 and many > few
+    per_reminder = (many_queries - few_queries) / (many - few)
+    # Savepoint + reminder insert + one bulk insert of its notifications (+ the savepoint release).
+    assert per_reminder <= 5, (few, few_queries, many, many_queries)
