@@ -16,6 +16,7 @@ from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -161,7 +162,14 @@ def lockout(request, original_response=None, credentials=None):
     minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
     if request.path.startswith("/api/"):
         return JsonResponse(
-            {"detail": _("Too many failed logins. Try again in %(minutes)d minutes.") % {"minutes": minutes}},
+            {
+                "detail": ngettext(
+                    "Too many failed logins. Try again in %(minutes)d minute.",
+                    "Too many failed logins. Try again in %(minutes)d minutes.",
+                    minutes,
+                )
+                % {"minutes": minutes}
+            },
             status=429,
         )
     return render(request, "accounts/lockout.html", {"minutes": minutes}, status=429)
