@@ -295,5 +295,7 @@ class LookupResultSerializer(serializers.Serializer):
     timeline = TimelineEntrySerializer(many=True)
 
 
-class DetailMessageSerializer(serializers.Serializer):
-    detail = serializers.CharField()
+class TokenSerializer(serializers.Serializer):
+    """The answer of `POST /api/v1/auth/token/`."""
+
+    token = serializers.CharField(help_text=_("The API token: send it as `Authorization: Token <key>`."))

@@ -14,6 +14,8 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from procedures.api.serializers import DetailMessageSerializer
+
 from .. import stats
 
 
@@ -93,8 +95,16 @@ class StatsView(APIView):
         responses={
             200: StatsResponseSerializer,
             400: OpenApiResponse(OpenApiTypes.OBJECT, description="Invalid parameter: parameter → [messages]."),
-            401: OpenApiResponse(description="Not authenticated."),
-            403: OpenApiResponse(description="Not a supervisor or leader, or an agency outside the caller's scope."),
+            401: OpenApiResponse(
+                DetailMessageSerializer, description="Not authenticated, or an unknown or inactive token."
+            ),
+            403: OpenApiResponse(
+                DetailMessageSerializer,
+                description=(
+                    "Not a supervisor or leader, or an agency outside the caller's scope; or a session cookie "
+                    "whose two-factor login is not finished."
+                ),
+            ),
         },
     )
     def get(self, request):

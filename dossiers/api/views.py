@@ -19,7 +19,8 @@ from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import status as http
-from rest_framework.authtoken.views import obtain_auth_token
+from rest_framework.authtoken.serializers import AuthTokenSerializer
+from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.negotiation import BaseContentNegotiation
@@ -30,10 +31,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework.viewsets import GenericViewSet
 
+from procedures.api.serializers import DetailMessageSerializer
 from procedures.models import Role
 
 from .. import lookup, permissions, throttle, workflow
-from ..attachments import AttachmentRejected, add_attachment, attachment_response, may_attach
+from ..attachments import ALLOWED_TYPES, AttachmentRejected, add_attachment, attachment_response, may_attach
 from ..models import Attachment, Dossier
 from ..services import ActionInputError, WorkflowConflict, dossier_act, dossier_create
 from .filters import DossierFilter
@@ -41,22 +43,34 @@ from .serializers import (
     ActionInputSerializer,
     AttachmentSerializer,
     AttachmentUploadSerializer,
-    DetailMessageSerializer,
     DossierCreatedSerializer,
     DossierCreateInputSerializer,
     DossierDetailSerializer,
     DossierListSerializer,
     LookupQuerySerializer,
     LookupResultSerializer,
+    TokenSerializer,
 )
 
 ERRORS = {
     400: OpenApiResponse(OpenApiTypes.OBJECT, description="Invalid input: field → [messages]."),
-    401: OpenApiResponse(DetailMessageSerializer, description="Not authenticated."),
-    403: OpenApiResponse(DetailMessageSerializer, description="Not an officer, or lacks the role."),
+    401: OpenApiResponse(DetailMessageSerializer, description="Not authenticated, or an unknown or inactive token."),
+    403: OpenApiResponse(
+        DetailMessageSerializer,
+        description=(
+            "Not an officer, or lacks the role; or a session cookie whose two-factor login is not finished, "
+            "or that sends a write without its CSRF token."
+        ),
+    ),
     404: OpenApiResponse(DetailMessageSerializer, description="No such dossier visible to the caller."),
 }
 CODE_PARAMETER = OpenApiParameter("code", str, OpenApiParameter.PATH, description="Dossier code.")
+# The route only matches digits: a negative id never reaches the view.
+ATTACHMENT_ID_PARAMETER = OpenApiParameter(
+    "attachment_id", {"type": "integer", "minimum": 0}, OpenApiParameter.PATH, description="Attachment id."
+)
+# Downloads are sent with the content type detected at upload (dossiers.attachments.ALLOWED_TYPES).
+DOWNLOAD_CONTENT_TYPES = sorted({content_type for content_type, _extensions, _guesses in ALLOWED_TYPES.values()})
 
 
 class IsOfficer(BasePermission):
@@ -102,7 +116,13 @@ def _conflict(exc):
 @extend_schema_view(
     list=extend_schema(
         summary="Dossiers visible to the caller",
-        responses={200: DossierListSerializer(many=True), 401: ERRORS[401], 403: ERRORS[403]},
+        responses={
+            200: DossierListSerializer(many=True),
+            400: OpenApiResponse(OpenApiTypes.OBJECT, description="An invalid filter value: parameter → [messages]."),
+            401: ERRORS[401],
+            403: ERRORS[403],
+            404: OpenApiResponse(DetailMessageSerializer, description="The `cursor` is not valid."),
+        },
     ),
     retrieve=extend_schema(
         summary="One dossier with its events and the actions the caller may take now",
@@ -236,12 +256,19 @@ class DossierViewSet(GenericViewSet):
 
     @extend_schema(
         summary="Download an attachment",
-        parameters=[CODE_PARAMETER, OpenApiParameter("attachment_id", int, OpenApiParameter.PATH)],
+        description="The file is sent as it was stored, with the content type detected at upload.",
+        parameters=[CODE_PARAMETER, ATTACHMENT_ID_PARAMETER],
         responses={
-            (200, "application/octet-stream"): OpenApiResponse(OpenApiTypes.BINARY),
+            **{
+                (200, content_type): OpenApiResponse(OpenApiTypes.BINARY, description="The file, as an attachment.")
+                for content_type in DOWNLOAD_CONTENT_TYPES
+            },
             401: ERRORS[401],
             403: ERRORS[403],
-            404: ERRORS[404],
+            404: OpenApiResponse(
+                DetailMessageSerializer,
+                description="No such dossier visible to the caller, no such attachment of it, or the file is gone.",
+            ),
         },
     )
     @action(
@@ -312,6 +339,9 @@ class LookupView(APIView):
         responses={
             200: LookupResultSerializer,
             400: ERRORS[400],
+            403: OpenApiResponse(
+                DetailMessageSerializer, description="A session cookie whose two-factor login is not finished."
+            ),
             404: OpenApiResponse(DetailMessageSerializer, description="No dossier matches this code and PIN."),
             429: OpenApiResponse(DetailMessageSerializer, description="Too many unsuccessful lookups."),
         },
@@ -336,13 +366,43 @@ class LookupView(APIView):
         return response
 
 
+class ObtainTokenView(ObtainAuthToken):
+    """DRF's token view, documented. Wrong credentials count as django-axes failures (its backend
+    authenticates them); a locked-out user name and address pair gets 429 from AxesMiddleware."""
+
+    @extend_schema(
+        summary="Exchange a user name and password for an API token",
+        description=(
+            "Send the token as `Authorization: Token <key>`. The same key is returned until it is revoked. "
+            "After too many failures for one user name from one address, every attempt gets 429 "
+            "until the cool-off ends, even with the right password."
+        ),
+        request=AuthTokenSerializer,
+        responses={
+            200: TokenSerializer,
+            400: OpenApiResponse(
+                OpenApiTypes.OBJECT,
+                description="Missing or wrong credentials, or an inactive user: field → [messages].",
+            ),
+            401: ERRORS[401],
+            403: OpenApiResponse(
+                DetailMessageSerializer,
+                description="A session cookie that sends no CSRF token, or whose two-factor login is not finished.",
+            ),
+            429: OpenApiResponse(DetailMessageSerializer, description="Too many failed logins; try again later."),
+        },
+    )
+    def post(self, request, *args, **kwargs):
+        return super().post(request, *args, **kwargs)
+
+
 def register(router):
     """Register this app's viewsets on the project's API router."""
     router.register("dossiers", DossierViewSet, basename="dossier")
 
 
 extra_urlpatterns = [
-    path("auth/token/", obtain_auth_token, name="api-token"),
+    path("auth/token/", ObtainTokenView.as_view(), name="api-token"),
     path("lookup/", LookupView.as_view(), name="api-lookup"),
     re_path(r"^dossiers/(?P<code>[^/]+)/receipt\.pdf$", DossierReceiptView.as_view(), name="dossier-receipt"),
 ]

@@ -158,3 +158,9 @@ def _repair_offset(text):
 class DueDateSerializer(serializers.Serializer):
     received_at = serializers.DateTimeField(help_text=_("Acceptance moment, in the project's time zone."))
     due_at = serializers.DateTimeField(help_text=_("The appointment date (result due), with offset."))
+
+
+class DetailMessageSerializer(serializers.Serializer):
+    """An error answer with one readable message (DRF's `{"detail": …}`)."""
+
+    detail = serializers.CharField()

@@ -18,6 +18,7 @@ from procedures.search import MAX_QUERY_LENGTH
 from .filters import ProcedureFilter
 from .serializers import (
     AgencySerializer,
+    DetailMessageSerializer,
     DueDateQuerySerializer,
     DueDateSerializer,
     FieldSerializer,
@@ -30,6 +31,38 @@ extra_urlpatterns = []
 CODE_PARAMETER = OpenApiParameter(
     "code", OpenApiTypes.STR, OpenApiParameter.PATH, description=_("National procedure code, e.g. 1.001193.")
 )
+
+# Every answer the catalogue sends besides its 200. The catalogue is public, but a caller that
+# presents credentials is checked: an unknown token gets a 401 and a session that has not passed
+# its second factor a 403 (accounts.middleware.TwoFactorMiddleware), on every operation.
+CREDENTIAL_ERRORS = {
+    401: OpenApiResponse(
+        DetailMessageSerializer, description=_("The Authorization header carries an unknown or inactive token.")
+    ),
+    403: OpenApiResponse(
+        DetailMessageSerializer, description=_("A session cookie whose two-factor login is not finished.")
+    ),
+}
+INVALID_FILTER = OpenApiResponse(
+    OpenApiTypes.OBJECT, description=_("An invalid filter value: parameter → [messages], or `detail`.")
+)
+NO_SUCH_PAGE = OpenApiResponse(
+    DetailMessageSerializer, description=_("No such page: `page` is out of range or not a number.")
+)
+
+
+def list_responses(serializer, filters=True):
+    """The answers of a paginated catalogue list; `filters`: it has filters that can refuse a value."""
+    return {
+        200: serializer(many=True),
+        **({400: INVALID_FILTER} if filters else {}),
+        **CREDENTIAL_ERRORS,
+        404: NO_SUCH_PAGE,
+    }
+
+
+def detail_responses(serializer, not_found):
+    return {200: serializer, **CREDENTIAL_ERRORS, 404: OpenApiResponse(DetailMessageSerializer, description=not_found)}
 
 
 class CodeLookupMixin:
@@ -55,8 +88,13 @@ class CodeLookupMixin:
             ),
             limit=MAX_QUERY_LENGTH,
         ),
+        responses=list_responses(ProcedureListSerializer),
     ),
-    retrieve=extend_schema(summary=_("A published procedure in full"), parameters=[CODE_PARAMETER]),
+    retrieve=extend_schema(
+        summary=_("A published procedure in full"),
+        parameters=[CODE_PARAMETER],
+        responses=detail_responses(ProcedureDetailSerializer, _("No published procedure has this code.")),
+    ),
 )
 class ProcedureViewSet(CodeLookupMixin, viewsets.ReadOnlyModelViewSet):
     filterset_class = ProcedureFilter
@@ -92,8 +130,12 @@ class ProcedureViewSet(CodeLookupMixin, viewsets.ReadOnlyModelViewSet):
         ],
         responses={
             200: DueDateSerializer,
-            400: OpenApiResponse(description=_("`received_at` is not a valid date and time.")),
-            404: OpenApiResponse(description=_("No published procedure has this code.")),
+            400: OpenApiResponse(
+                OpenApiTypes.OBJECT,
+                description=_("`received_at` is not a valid date and time: received_at → [messages]."),
+            ),
+            **CREDENTIAL_ERRORS,
+            404: OpenApiResponse(DetailMessageSerializer, description=_("No published procedure has this code.")),
         },
         filters=False,
     )
@@ -108,12 +150,13 @@ class ProcedureViewSet(CodeLookupMixin, viewsets.ReadOnlyModelViewSet):
 
 
 @extend_schema_view(
-    list=extend_schema(summary=_("List active agencies")),
+    list=extend_schema(summary=_("List active agencies"), responses=list_responses(AgencySerializer)),
     retrieve=extend_schema(
         summary=_("An agency"),
         parameters=[
             OpenApiParameter("code", OpenApiTypes.STR, OpenApiParameter.PATH, description=_("Electronic identifier."))
         ],
+        responses=detail_responses(AgencySerializer, _("No active agency has this code.")),
     ),
 )
 class AgencyViewSet(CodeLookupMixin, viewsets.ReadOnlyModelViewSet):
@@ -123,10 +166,11 @@ class AgencyViewSet(CodeLookupMixin, viewsets.ReadOnlyModelViewSet):
 
 
 @extend_schema_view(
-    list=extend_schema(summary=_("List fields")),
+    list=extend_schema(summary=_("List fields"), responses=list_responses(FieldSerializer, filters=False)),
     retrieve=extend_schema(
         summary=_("A field"),
         parameters=[OpenApiParameter("code", OpenApiTypes.STR, OpenApiParameter.PATH, description=_("Field code."))],
+        responses=detail_responses(FieldSerializer, _("No field has this code.")),
     ),
 )
 class FieldViewSet(CodeLookupMixin, viewsets.ReadOnlyModelViewSet):

@@ -2,9 +2,14 @@
 application and generates requests for every operation, as a token-authenticated officer who holds
 the reception, specialist and leader roles (so writes are exercised), twice per operation: once
 with every parameter generated, once with the path parameters of real objects (a dossier code, an
-attachment id, a procedure code). Checks: no server error, and every response body conforms to
-the schema of its status code. (Undocumented status codes, e.g. the catalogue's 404s, are listed
-in docs/security-tests.md; they are not checked here.)"""
+attachment id, a procedure code); then fewer of both as an anonymous caller (the 401s and the
+public endpoints). Every response gets all four checks, on every operation, with no exclusion:
+no server error, a documented status code, a documented content type, and a body that conforms
+to the schema of its status code and content type."""
+
+import itertools
+from collections import Counter
+from types import SimpleNamespace
 
 import pytest
 import schemathesis
@@ -15,7 +20,9 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.core.failures import FailureGroup
 from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
     response_schema_conformance,
+    status_code_conformance,
 )
 
 from dossiers.attachments import add_attachment
@@ -24,7 +31,8 @@ from motcua.wsgi import application
 from .conftest import all_rounder, token_for
 
 EXAMPLES_PER_OPERATION = 30
-CHECKS = [not_a_server_error, response_schema_conformance]
+ANONYMOUS_EXAMPLES_PER_OPERATION = 10
+CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 
 
@@ -54,6 +62,30 @@ def real_path_parameters(operation, offices):
     return values
 
 
+def exercise(operation, path_parameters, caller, headers, examples, tally):
+    """Send `examples` generated requests to `operation` as `caller`; every failure of any check is
+    collected in `tally.failures` (so that one run reports them all), every status in `tally.statuses`."""
+
+    @settings(
+        max_examples=examples,
+        deadline=None,
+        database=None,
+        derandomize=True,
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(case=operation.as_strategy(path_parameters=path_parameters or None))
+    def run(case):
+        tally.requests += 1
+        response = case.call(headers=headers)
+        tally.statuses[response.status_code] += 1
+        try:
+            case.validate_response(response, checks=CHECKS, headers=headers)
+        except (AssertionError, FailureGroup) as exc:
+            tally.failures.append(f"{case.operation.label} ({caller}): {summary(exc)}")
+
+    run()
+
+
 @pytest.fixture
 def keep_test_connection():
     """The WSGI app is called directly (not through Django's test client), so, like the test client,
@@ -79,31 +111,20 @@ def test_generated_requests_to_every_operation_get_no_server_error_and_match_the
     assert len(labels) >= 15, labels
     assert "POST /api/v1/dossiers/" in labels and "GET /api/v1/lookup/" in labels
 
-    failures, counts = [], {}
-    for operation in operations:
+    callers = [("officer", headers, EXAMPLES_PER_OPERATION), ("anonymous", {}, ANONYMOUS_EXAMPLES_PER_OPERATION)]
+    tally = SimpleNamespace(requests=0, statuses=Counter(), failures=[])
+    for (caller, caller_headers, examples), operation in itertools.product(callers, operations):
         variants = [{}]
         if operation.path_parameters:
             variants.append(real_path_parameters(operation, offices))
         for path_parameters in variants:
-
-            @settings(
-                max_examples=EXAMPLES_PER_OPERATION,
-                deadline=None,
-                database=None,
-                derandomize=True,
-                suppress_health_check=list(HealthCheck),
-            )
-            @given(case=operation.as_strategy(path_parameters=path_parameters or None))
-            def run(case):
-                counts[case.operation.label] = counts.get(case.operation.label, 0) + 1
-                response = case.call(headers=headers)
-                try:
-                    case.validate_response(response, checks=CHECKS, headers=headers)
-                except (AssertionError, FailureGroup) as exc:  # collect every failure, report them all
-                    failures.append(f"{case.operation.label}: {summary(exc)}")
-
-            run()
-    total = sum(counts.values())
-    print(f"\nschemathesis: {len(operations)} operations, {total} generated requests, {len(failures)} failures")
-    assert total >= len(operations) * 10
+            exercise(operation, path_parameters, caller, caller_headers, examples, tally)
+    failures, statuses = tally.failures, tally.statuses
+    print(
+        f"\nschemathesis: {len(operations)} operations, {tally.requests} generated requests, {len(failures)} failures"
+    )
+    print("status codes:", ", ".join(f"{code}: {n}" for code, n in sorted(statuses.items())))
+    assert tally.requests >= len(operations) * 20
+    # The status and content-type checks saw both successes and refusals.
+    assert all(statuses[code] for code in (200, 400, 401, 404)), statuses
     assert not failures, "\n".join(sorted(set(failures)))
