@@ -18,7 +18,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from procedures.models import Agency, Procedure, Role
+from procedures.models import Agency, Procedure
+
+from .permissions import visible_agency_ids
 
 
 class Status(models.IntegerChoices):
@@ -86,15 +88,9 @@ class DossierQuerySet(models.QuerySet):
         by an agency they belong to; a supervisor also sees every agency below theirs."""
         if not user or not user.is_authenticated:
             return self.none()
-        if user.is_superuser:
+        agency_ids = visible_agency_ids(user)
+        if agency_ids is None:
             return self
-        from procedures.models import Membership
-
-        memberships = list(Membership.objects.filter(user=user).select_related("agency"))
-        agency_ids = {m.agency_id for m in memberships}
-        for m in memberships:
-            if m.role == Role.SUPERVISOR:
-                agency_ids.update(m.agency.subtree_ids())
         if not agency_ids:
             return self.none()
         return self.filter(
@@ -200,9 +196,22 @@ class Dossier(models.Model):
             models.Index(
                 fields=["step_due_at"], name="dossier_open_step_due_idx", condition=Q(status__in=[1, 2, 4, 5, 6])
             ),
-            models.Index(fields=["competent_agency", "status", "due_at"], name="dossier_competent_idx"),
-            models.Index(fields=["receiving_agency", "status", "due_at"], name="dossier_receiving_idx"),
-            models.Index(fields=["assignee", "status", "due_at"], name="dossier_assignee_idx"),
+            # Workspace queues (dossiers/selectors.py): each "arm" of a queue is an equality on one
+            # agency column (or the assignee) and one status, read in (due_at, id) page order.
+            models.Index(fields=["competent_agency", "status", "due_at", "id"], name="dossier_competent_idx"),
+            models.Index(fields=["receiving_agency", "status", "due_at", "id"], name="dossier_receiving_idx"),
+            models.Index(
+                fields=["returning_agency", "status", "due_at", "id"],
+                name="dossier_returning_idx",
+                condition=Q(status__in=[1, 2, 4, 5, 6, 9]),
+            ),
+            models.Index(fields=["assignee", "status", "due_at", "id"], name="dossier_assignee_idx"),
+            # Queues of users with many agencies: one arm per status, the agencies as a filter.
+            models.Index(
+                fields=["status", "due_at", "id"],
+                name="dossier_queue_status_idx",
+                condition=Q(status__in=[1, 2, 4, 5, 6, 9]),
+            ),
             models.Index(fields=["submitted_at", "id"], name="dossier_submitted_idx"),
         ]
 

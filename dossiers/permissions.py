@@ -14,6 +14,21 @@ def user_roles(user):
     return cached
 
 
+def visible_agency_ids(user):
+    """The agencies whose dossiers `user` may see (None: every agency, for a superuser): the
+    agencies they hold a role in, plus every agency below those where they supervise."""
+    if user.is_superuser:
+        return None
+    from procedures.models import Agency
+
+    roles = user_roles(user)
+    agency_ids = {agency_id for _role, agency_id in roles}
+    for role, agency_id in roles:
+        if role == Role.SUPERVISOR:
+            agency_ids.update(Agency(pk=agency_id).subtree_ids())
+    return agency_ids
+
+
 def has_role(user, role, agency_id):
     return (role, agency_id) in user_roles(user)
 
@@ -32,4 +47,4 @@ def may_take(user, dossier, actors):
     return any((role, getattr(dossier, f"{scope}_agency_id")) in roles for role, scope in actors)
 
 
-__all__ = ["Role", "user_roles", "has_role", "agencies_with_role", "is_officer", "may_take"]
+__all__ = ["Role", "user_roles", "visible_agency_ids", "has_role", "agencies_with_role", "is_officer", "may_take"]

@@ -4,21 +4,31 @@ Every queue is a filter of `Dossier.objects.visible_to(user)` (the one scoping r
 for me" is derived from the workflow table, so it can never disagree with the actions the
 dossier page offers. Lists are ordered by (due_at, id), dossiers without a due date last, and
 paginated by keyset: a page costs one query whatever the size of the table, and there is no
-COUNT(*) anywhere.
+COUNT(*) over the table anywhere.
+
+How a page stays cheap with a million dossiers: a queue is also described as a list of disjoint
+"arms" (`queue_arms`), each an equality on one agency column (or on the assignee) and one status,
+which an index keyed by (that column, status, due_at, id) returns already in page order. A page
+reads the first rows of each arm in that order (at most a page per arm), keeps the first page of
+them, then loads those rows with the full queue filter: the cost follows the page size, not the
+number of dossiers in the queue. Users with many agencies get one arm per status with the agency
+list as a filter, read through the (status, due_at, id) index instead.
 """
 
 import base64
 import binascii
 from datetime import datetime
 
+from django.db import connection
 from django.db.models import F, Q
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from procedures import deadlines
 from procedures.models import Role
 
 from . import permissions, workflow
-from .models import PAUSED_STATUSES, Dossier, Stage, Status
+from .models import OPEN_STATUSES, PAUSED_STATUSES, Dossier, Stage, Status
 
 QUEUES = ("waiting", "mine", "due_soon", "overdue", "supplement")
 DEFAULT_QUEUE = "waiting"
@@ -37,24 +47,44 @@ class InvalidCursor(ValueError):
     """A pagination cursor that was not produced by `keyset_page` (HTTP 400)."""
 
 
+# Open statuses whose clock runs (not paused): the "due soon" and "overdue" queues.
+RUNNING_STATUSES = tuple(status for status in OPEN_STATUSES if status not in PAUSED_STATUSES)
+
+# Up to this many agencies in one agency column, a queue gets one arm per agency (an exact range
+# of the (agency, status, due_at, id) index each); above, one arm per status with the agency list
+# as a filter, read in order through the (status, due_at, id) index.
+AGENCY_ARMS_MAX = 3
+
+AGENCY_COLUMNS = ("receiving", "competent", "returning")
+
+
 def visible(user):
     return Dossier.objects.visible_to(user).select_related(*LIST_RELATED)
+
+
+def waiting_scopes(user):
+    """{(status, stage): {agency column: agency ids}}: the (status, stage) pairs in which one of
+    the user's (role, agency) pairs may take a `WAITING_ACTIONS` action, and where."""
+    roles = permissions.user_roles(user)
+    scopes = {}
+    for name in WAITING_ACTIONS:
+        action = workflow.ACTIONS[name]
+        for status, stage in sorted(action.sources):
+            for role, scope in workflow.actors_for(action, stage):
+                agency_ids = {agency_id for r, agency_id in roles if r == role}
+                if agency_ids:
+                    scopes.setdefault((status, stage), {}).setdefault(scope, set()).update(agency_ids)
+    return scopes
 
 
 def waiting_filter(user):
     """Q of the dossiers whose (status, stage) lets one of the user's (role, agency) pairs take a
     `WAITING_ACTIONS` action, or None when there are none (e.g. a supervisor)."""
-    roles = permissions.user_roles(user)
     condition = None
-    for name in WAITING_ACTIONS:
-        action = workflow.ACTIONS[name]
-        for status, stage in sorted(action.sources):
-            for role, scope in workflow.actors_for(action, stage):
-                agency_ids = sorted(agency_id for r, agency_id in roles if r == role)
-                if not agency_ids:
-                    continue
-                part = Q(status=status, stage=stage, **{f"{scope}_agency_id__in": agency_ids})
-                condition = part if condition is None else condition | part
+    for (status, stage), columns in sorted(waiting_scopes(user).items()):
+        for column, agency_ids in sorted(columns.items()):
+            part = Q(status=status, stage=stage, **{f"{column}_agency_id__in": sorted(agency_ids)})
+            condition = part if condition is None else condition | part
     return condition
 
 
@@ -67,7 +97,7 @@ def due_soon_end(now, calendar=None):
     return deadlines.add_working_minutes(now, day_minutes, calendar=calendar)
 
 
-def filter_queue(queryset, user, name, now=None):
+def filter_queue(queryset, user, name, now=None, *, soon_end=None):
     """Apply queue `name` to a queryset that is already scoped to `user`."""
     now = now or timezone.now()
     if name == "mine":
@@ -77,7 +107,8 @@ def filter_queue(queryset, user, name, now=None):
         return queryset.filter(condition) if condition is not None else queryset.none()
     if name == "due_soon":
         # The clock stands still while a dossier is paused: its due date is not "soon".
-        return queryset.due_within(now, due_soon_end(now)).exclude(status__in=PAUSED_STATUSES)
+        end = soon_end or due_soon_end(now)
+        return queryset.due_within(now, end).exclude(status__in=PAUSED_STATUSES)
     if name == "overdue":
         return queryset.overdue(now)
     if name == "supplement":
@@ -85,23 +116,148 @@ def filter_queue(queryset, user, name, now=None):
     raise ValueError(f"Unknown queue {name!r}; expected one of {', '.join(QUEUES)}.")
 
 
+# --- Arms: a queue as disjoint index ranges ---------------------------------------------------
+
+
+def column_arms(condition, columns):
+    """Arms of `condition` for the dossiers whose agency in one of `columns` ([(agency column,
+    agency ids)]) is listed. A dossier may match several arms (received and handled by the same
+    agency): `arms_sql` drops the repeats, which come out next to each other in page order."""
+    arms = []
+    for column, agency_ids in columns:
+        ids = sorted(agency_ids)
+        if not ids:
+            continue
+        if len(ids) <= AGENCY_ARMS_MAX:
+            arms.extend(condition & Q(**{f"{column}_agency_id": agency_id}) for agency_id in ids)
+        else:
+            arms.append(condition & Q(**{f"{column}_agency_id__in": ids}))
+    return arms
+
+
+def visibility_q(agency_ids):
+    """`visible_to` as a Q over the agency ids of `visible_agency_ids` (None: every dossier)."""
+    if agency_ids is None:
+        return Q()
+    ids = sorted(agency_ids)
+    return Q(receiving_agency_id__in=ids) | Q(competent_agency_id__in=ids) | Q(returning_agency_id__in=ids)
+
+
+def visible_arms(user, statuses, condition=None):
+    """Arms of the visible dossiers in `statuses` (one status per arm) matching `condition`: one
+    per (agency column, agency, status) for a few agencies, else one per status."""
+    agency_ids = permissions.visible_agency_ids(user)
+    arms = []
+    for status in statuses:
+        part = Q(status=status) if condition is None else Q(status=status) & condition
+        if agency_ids is not None and len(agency_ids) <= AGENCY_ARMS_MAX:
+            arms.extend(column_arms(part, [(column, agency_ids) for column in AGENCY_COLUMNS]))
+        elif agency_ids is None or agency_ids:
+            arms.append(part & visibility_q(agency_ids))
+    return arms
+
+
+def queue_arms(user, name, now=None, *, soon_end=None):
+    """Queue `name` as a list of Q "arms", each an equality on one status and one agency
+    column or the assignee, so an index returns it in (due_at, id) order. Within
+    `visible_to(user)`, their union is exactly `filter_queue(..., name)`; the arms of the
+    "waiting" queue only list the user's own agencies, always visible to them."""
+    now = now or timezone.now()
+    if name == "mine":
+        visibility = visibility_q(permissions.visible_agency_ids(user))
+        return [Q(assignee_id=user.pk, status=status) & visibility for status in OPEN_STATUSES]
+    if name == "waiting":
+        arms = []
+        for (status, stage), columns in sorted(waiting_scopes(user).items()):
+            arms.extend(column_arms(Q(status=status, stage=stage), sorted(columns.items())))
+        return arms
+    if name == "due_soon":
+        end = soon_end or due_soon_end(now)
+        return visible_arms(user, RUNNING_STATUSES, Q(due_at__gte=now, due_at__lt=end))
+    if name == "overdue":
+        return visible_arms(user, RUNNING_STATUSES, Q(due_at__lt=now))
+    if name == "supplement":
+        return visible_arms(user, (Status.AWAITING_SUPPLEMENT,))
+    raise ValueError(f"Unknown queue {name!r}; expected one of {', '.join(QUEUES)}.")
+
+
+def with_arms(queryset, arms):
+    """Attach the arms to the queryset that `keyset_page` receives (they do not survive a clone:
+    a queryset filtered further is paginated the plain way)."""
+    queryset.queue_arms = arms
+    return queryset
+
+
+def arms_sql(arms, after, limit):
+    """(sql, params) selecting the ids of the first `limit` dossiers of the arms' union after the
+    keyset position `after` ((due_at, id) or None), in page order: the first `limit` rows of each
+    arm (an index range in page order), then the first `limit` of those."""
+    if after is None:
+        windows = [Q()]
+    elif after[0] is None:
+        windows = [Q(due_at__isnull=True, id__gt=after[1])]
+    else:
+        due_at, pk = after
+        # `due_at >= …` is the index range; the undated tail follows the dated dossiers.
+        windows = [Q(due_at__gte=due_at) & (Q(due_at__gt=due_at) | Q(id__gt=pk)), Q(due_at__isnull=True)]
+    parts, params = [], []
+    for arm in arms:
+        for window in windows:
+            # Each arm is an ordered, LIMITed index range read on its own (a subquery with a LIMIT
+            # is planned alone): at most `limit` rows per arm, whatever the size of the queue.
+            arm_queryset = keyset_order(Dossier.objects.filter(arm, window)).values_list("id", "due_at")[:limit]
+            sql, arm_params = arm_queryset.query.sql_with_params()
+            parts.append(f"SELECT * FROM ({sql}) a{len(parts)}")  # noqa: S608 (compiled SQL)
+            params.extend(arm_params)
+    if connection.features.supports_order_by_nulls_modifier:
+        order = "u.due_at ASC NULLS LAST, u.id ASC"
+    else:
+        order = "u.due_at IS NULL, u.due_at ASC, u.id ASC"
+    union = " UNION ALL ".join(parts)
+    # Only Django-compiled SQL and constants are joined here; every value stays a parameter.
+    # DISTINCT: a dossier received and handled by the same agency comes out of two arms.
+    sql = f"SELECT v.id FROM (SELECT DISTINCT u.due_at, u.id FROM ({union}) u ORDER BY {order} LIMIT {int(limit)}) v"  # noqa: S608
+    return sql, params
+
+
 def queue(user, name, now=None):
     """The dossiers of queue `name` for `user`, within `visible_to(user)`, in page order."""
-    return filter_queue(visible(user), user, name, now)
+    now = now or timezone.now()
+    base = visible(user)
+    soon_end = due_soon_end(now) if name == "due_soon" else None
+    queryset = filter_queue(base, user, name, now, soon_end=soon_end)
+    return with_arms(queryset, queue_arms(user, name, now, soon_end=soon_end))
 
 
 def approvals(user):
     """Dossiers awaiting the approval of one of the user's leader agencies."""
     agency_ids = permissions.agencies_with_role(user, Role.LEADER)
-    return visible(user).filter(status=Status.PROCESSING, stage=Stage.APPROVAL, competent_agency_id__in=agency_ids)
+    base = visible(user)
+    condition = Q(status=Status.PROCESSING, stage=Stage.APPROVAL)
+    queryset = base.filter(condition, competent_agency_id__in=agency_ids)
+    return with_arms(queryset, column_arms(condition, [("competent", agency_ids)]))
 
 
 def queue_counts(user, now=None, cap=99):
-    """{queue name: number of dossiers, at most cap + 1} — one small LIMITed query per queue,
-    never a COUNT(*) over the table. The template shows "99+" when the cap is exceeded."""
+    """{queue name: number of dossiers, at most cap + 1} — one query for every queue, each count
+    over at most cap + 1 ids read from the queue's arms, never a COUNT(*) over the table. The
+    template shows "99+" when the cap is exceeded."""
     now = now or timezone.now()
-    base = Dossier.objects.visible_to(user).order_by()
-    return {name: len(filter_queue(base, user, name, now).values_list("pk", flat=True)[: cap + 1]) for name in QUEUES}
+    counts, selects, params = {}, [], []
+    for name in QUEUES:
+        arms = queue_arms(user, name, now)
+        if not arms:
+            counts[name] = 0
+            continue
+        sql, arm_params = arms_sql(arms, None, cap + 1)
+        selects.append((name, f"(SELECT COUNT(*) FROM ({sql}) c)"))  # noqa: S608 (compiled SQL, parameters)
+        params.extend(arm_params)
+    if selects:
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT {', '.join(sql for _name, sql in selects)}", params)
+            row = cursor.fetchone()
+        counts.update(zip([name for name, _sql in selects], row, strict=True))
+    return {name: counts[name] for name in QUEUES}
 
 
 # --- Keyset pagination ---------------------------------------------------------------------
@@ -138,10 +294,20 @@ def keyset_page(queryset, after=None, size=PAGE_SIZE):
 
     `after` is the cursor of the previous page (None for the first). Returns
     `(items, next_cursor)`; next_cursor is None on the last page. One query: one row more than
-    the page is fetched to know whether another page follows. Raises InvalidCursor."""
+    the page is fetched to know whether another page follows. Raises InvalidCursor.
+
+    A queryset from `queue` or `approvals` carries its arms: the page's ids are then read from the
+    arms in index order (see `arms_sql`) and the rows loaded with the queue's own filter."""
+    position = decode_cursor(after) if after else None
+    arms = getattr(queryset, "queue_arms", None)
     queryset = keyset_order(queryset)
-    if after:
-        due_at, pk = decode_cursor(after)
+    if arms is not None:
+        if not arms:
+            return [], None
+        ids_sql, params = arms_sql(arms, position, size + 1)
+        queryset = queryset.filter(pk__in=RawSQL(ids_sql, params))  # noqa: S611 (compiled SQL, parameters)
+    elif position is not None:
+        due_at, pk = position
         if due_at is None:
             queryset = queryset.filter(due_at__isnull=True, id__gt=pk)
         else:

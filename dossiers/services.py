@@ -13,7 +13,8 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.db.models import Count, F, Q
+from django.db.models import Count, F, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.formats import date_format
@@ -406,11 +407,16 @@ def _resolve_assignee(dossier, value):
     )
     if value in (None, ""):
         # The least loaded specialist of the competent agency.
-        user = (
-            specialists.annotate(load=Count("assigned_dossiers", filter=Q(assigned_dossiers__status__in=OPEN_STATUSES)))
-            .order_by("load", "pk")
-            .first()
+        # A correlated count per candidate over (assignee, status) in `dossier_assignee_idx`: reads
+        # only each specialist's open dossiers, not every dossier they were ever assigned.
+        open_load = (
+            Dossier.objects.filter(assignee=OuterRef("pk"), status__in=OPEN_STATUSES)
+            .order_by()
+            .values("assignee")
+            .annotate(n=Count("pk"))
+            .values("n")
         )
+        user = specialists.annotate(load=Coalesce(Subquery(open_load), 0)).order_by("load", "pk").first()
         if user is None:
             raise ActionInputError({"assignee": [_("The competent agency has no specialist to assign.")]})
         return user

@@ -211,8 +211,11 @@ def overdue_bars(rows, filters):
 # --- The dashboard --------------------------------------------------------------------------------
 
 
-def table_cells(filters, counts, **params):
-    return [{"metric": key, "value": counts[key], "url": list_url(filters, key, **params)} for key in stats.METRIC_KEYS]
+def table_cells(filters, counts, path=None, **params):
+    """The table's cells with their drill-down links: the row's query string is encoded once and
+    each cell appends its metric (a province table has thousands of cells)."""
+    prefix = f"{path or reverse('stats:dossiers')}?{filters.query(**params)}&metric="
+    return [{"metric": key, "value": counts[key], "url": prefix + key} for key in stats.METRIC_KEYS]
 
 
 def column_groups():
@@ -262,8 +265,9 @@ def dashboard(request):
         "exact": filters.exact,
     }
     table = stats.progress_table(filters)
+    path = reverse("stats:dossiers")
     rows = [
-        {**row, "cells": table_cells(filters, row, agency=row["agency"], field=row["field"], exact="1")}
+        {**row, "cells": table_cells(filters, row, path, agency=row["agency"], field=row["field"], exact="1")}
         for row in table.rows
     ]
     overdue = stats.overdue_now(filters)

@@ -7,7 +7,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from dossiers import selectors
+from dossiers import permissions, selectors
 from dossiers.models import Channel, Dossier
 from dossiers.selectors import InvalidCursor, decode_cursor, encode_cursor, keyset_page, queue, queue_counts
 from tests.factories import Office, make_user, vn
@@ -225,3 +225,62 @@ def test_a_page_is_one_query_whatever_its_size(office):
     large, large_count = run(12)
     assert (small_count, large_count) == (3, 11)  # one was transferred to the specialist
     assert small == large == 1
+
+
+# --- Index-ordered queue pages ---------------------------------------------------------------
+
+
+def test_queue_counts_are_one_query_whatever_the_number_of_dossiers(office):
+    def run():
+        user = type(office.reception).objects.get(pk=office.reception.pk)
+        permissions.visible_agency_ids(user)  # loads and caches the user's roles
+        with CaptureQueriesContext(connection) as ctx:
+            counts = queue_counts(user, MONDAY, cap=99)
+        return len(ctx.captured_queries), counts["waiting"]
+
+    office.receive(now=MONDAY)
+    small = run()
+    for _ in range(8):
+        office.receive(now=MONDAY)
+    large = run()
+    # The office calendar (for "due soon"), then every queue's capped count in one query.
+    assert (small, large) == ((2, 1), (2, 9))
+
+
+def test_every_queue_is_the_union_of_its_arms(office, pipeline):
+    other = Office()
+    other.act(other.receive(now=MONDAY)[0], "assign", now=MONDAY)
+    now = MONDAY + timedelta(days=30)
+    for user in (office.reception, office.specialist, office.leader, office.supervisor):
+        for name in selectors.QUEUES:
+            arms = selectors.queue_arms(user, name, now)
+            from_arms = {pk for arm in arms for pk in Dossier.objects.filter(arm).values_list("pk", flat=True)}
+            assert from_arms == set(queue(user, name, now).values_list("pk", flat=True)), (user, name)
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="query plans are PostgreSQL's")
+def test_a_queue_page_reads_each_arm_from_an_index_in_page_order(office):
+    for day in (2, 3, 4):
+        for _ in range(4):
+            office.receive(now=vn(2026, 3, day, 9, 0))
+    base = queue(office.reception, "waiting", MONDAY)
+    first, cursor = keyset_page(base, size=5)
+    assert cursor is not None
+    deep = queue(office.reception, "waiting", MONDAY)
+    for after in (None, cursor):
+        page = deep if after else base
+        with CaptureQueriesContext(connection) as ctx:
+            keyset_page(page, after, size=5)
+        (query,) = ctx.captured_queries
+        with connection.cursor() as cursor_:
+            # The test table is tiny, where a sequential scan is cheapest: forbid it to see
+            # whether an index serves every arm in (due_at, id) order.
+            cursor_.execute("SET LOCAL enable_seqscan = off")
+            cursor_.execute("SET LOCAL enable_bitmapscan = off")
+            cursor_.execute("EXPLAIN " + query["sql"])
+            plan = "\n".join(row[0] for row in cursor_.fetchall())
+        arms = len(page.queue_arms) * (2 if after else 1)
+        index_scans = plan.count("Index Scan using dossier_") + plan.count("Index Only Scan using dossier_")
+        assert index_scans >= arms, plan
+        # No arm sorts: the only sorts are of the few rows the arms return (and of the page).
+        assert plan.count("Sort Key:") <= 2, plan
