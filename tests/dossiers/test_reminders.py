@@ -586,6 +586,7 @@ def test_the_scan_reads_the_calendar_overrides(office):
 def test_scan_cost_per_new_reminder_is_a_few_queries(office):
     """Templates and the agency's officers are read once per scan, and each reminder's
     notifications are one insert: the cost follows the number of reminders, with a small factor."""
+
     def scan_cost(count, received):
         for _ in range(count):
             processing_dossier(office, received)
