@@ -12,7 +12,8 @@ from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 from drf_spectacular.views import SpectacularSwaggerView
-from rest_framework.negotiation import BaseContentNegotiation
+
+from .negotiation import FirstRendererNegotiation
 
 logger = logging.getLogger(__name__)
 
@@ -118,17 +119,6 @@ def healthz(request):
     ok = database["ok"] and broker["ok"]
     body = {"status": "ok" if ok else "degraded", "database": database, "broker": broker}
     return JsonResponse(body, status=200 if database["ok"] else 503)
-
-
-class FirstRendererNegotiation(BaseContentNegotiation):
-    """Always the view's first renderer: the API docs page is HTML whatever a client's Accept
-    header says (API clients commonly send `Accept: application/json` everywhere)."""
-
-    def select_parser(self, request, parsers):
-        return parsers[0] if parsers else None
-
-    def select_renderer(self, request, renderers, format_suffix=None):
-        return renderers[0], renderers[0].media_type
 
 
 class APIDocsView(SpectacularSwaggerView):

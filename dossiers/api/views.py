@@ -23,7 +23,6 @@ from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, ValidationError
-from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.pagination import CursorPagination
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import AllowAny, BasePermission
@@ -31,6 +30,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework.viewsets import GenericViewSet
 
+from motcua.negotiation import FirstRendererNegotiation
 from procedures.api.serializers import DetailMessageSerializer
 from procedures.models import Role
 
@@ -80,16 +80,6 @@ class IsOfficer(BasePermission):
 
     def has_permission(self, request, view):
         return permissions.is_officer(request.user)
-
-
-class IgnoreClientContentNegotiation(BaseContentNegotiation):
-    """Binary endpoints (PDF, downloads) answer whatever the Accept header says; their errors are JSON."""
-
-    def select_parser(self, request, parsers):
-        return parsers[0]
-
-    def select_renderer(self, request, renderers, format_suffix=None):
-        return renderers[0], renderers[0].media_type
 
 
 class DossierCursorPagination(CursorPagination):
@@ -276,7 +266,7 @@ class DossierViewSet(GenericViewSet):
         methods=["get"],
         url_path=r"attachments/(?P<attachment_id>[0-9]+)",
         url_name="attachment",
-        content_negotiation_class=IgnoreClientContentNegotiation,
+        content_negotiation_class=FirstRendererNegotiation,
     )
     def download(self, request, code=None, attachment_id=None, format=None):
         dossier = self.get_dossier()
@@ -289,7 +279,7 @@ class DossierReceiptView(APIView):
     PIN is the dossier's."""
 
     permission_classes = [IsOfficer]
-    content_negotiation_class = IgnoreClientContentNegotiation
+    content_negotiation_class = FirstRendererNegotiation
 
     @extend_schema(
         operation_id="dossiers_receipt_pdf",
