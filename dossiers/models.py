@@ -390,7 +390,8 @@ class DossierSequence(models.Model):
 
 class ThrottleCounter(models.Model):
     """An atomic counter per key and time window (public lookup throttling); works the same on
-    SQLite and PostgreSQL because increments are single UPDATE … SET n = n + 1 statements."""
+    SQLite and PostgreSQL because increments are single upserts (`dossiers.throttle`). UNLOGGED on
+    PostgreSQL (migration 0007): a crash empties it, which only restarts every client's window."""
 
     key = models.CharField(max_length=128)
     window_start = models.DateTimeField()

@@ -323,3 +323,26 @@ def test_a_throttled_page_is_a_friendly_429(client, office, settings, frozen):
 
 def test_a_nul_byte_in_the_code_is_just_not_found(client, office):
     assert client.get(PAGE, {"ma": "H56.33\x00", "pin": "123456"}).status_code == 404
+
+
+def test_a_lookup_costs_a_constant_few_queries(client, office, frozen, django_assert_max_num_queries):
+    """Counter upsert, dossier, counter give-back, events: whatever the timeline's length. (The
+    first attempt of a client in a window also clears finished windows; on SQLite, which cannot
+    tell an inserted row from an updated one, every attempt after a give-back does.)"""
+    dossier, pin = office.receive()
+    lookup(client, dossier.code, pin)
+    most = 4 if connection.vendor == "postgresql" else 5
+    with django_assert_max_num_queries(most):
+        assert lookup(client, dossier.code, pin).status_code == 200
+    for action in ("assign", "propose_result", "approve"):
+        office.act(dossier, action)
+    with django_assert_max_num_queries(most):
+        body = lookup(client, dossier.code, pin).json()
+    assert len(body["timeline"]) == 3  # received, passed on, result ready (the proposal is internal)
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="UNLOGGED tables are a PostgreSQL feature")
+def test_the_counters_table_is_unlogged_on_postgresql(db):
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT relpersistence FROM pg_class WHERE relname = %s", [ThrottleCounter._meta.db_table])
+        assert cursor.fetchone() == ("u",)
