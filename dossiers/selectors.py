@@ -188,6 +188,66 @@ def with_arms(queryset, arms):
     return queryset
 
 
+# The lookups an arm may use, as SQL operators (see `_where`).
+_OPERATORS = {"exact": "=", "gt": ">", "gte": ">=", "lt": "<"}
+
+
+class _NotSimple(Exception):
+    """A condition `_where` does not translate; the ORM compiles that arm instead."""
+
+
+def _where(condition, params):
+    """SQL of a Q object over plain Dossier columns (exact, in, isnull, gt, gte, lt, AND / OR /
+    NOT), appending its values to `params`, or _NotSimple. Arms are rebuilt for every page and
+    every tab count, dozens per request for a province-wide officer: compiling each through the
+    ORM's query machinery cost more than reading the rows."""
+    parts = []
+    for child in condition.children:
+        if isinstance(child, Q):
+            sql = _where(child, params)
+        else:
+            name, value = child
+            column, _sep, lookup = name.partition("__")
+            field = Dossier._meta.get_field(column)
+            if (field.is_relation and column != field.attname) or lookup not in ("", "isnull", "in", *_OPERATORS):
+                raise _NotSimple(name)
+            quoted = f'"{field.column}"'
+            if lookup == "isnull":
+                sql = f"{quoted} IS {'' if value else 'NOT '}NULL"
+            elif lookup == "in":
+                values = [field.get_db_prep_value(item, connection) for item in value]
+                if not values:
+                    sql = "1 = 0"
+                else:
+                    params.extend(values)
+                    sql = f"{quoted} IN ({', '.join(['%s'] * len(values))})"
+            else:
+                params.append(field.get_db_prep_value(value, connection))
+                sql = f"{quoted} {_OPERATORS[lookup or 'exact']} %s"
+        parts.append(f"({sql})")
+    if not parts:
+        return "1 = 1"
+    joined = f" {condition.connector} ".join(parts)
+    return f"NOT ({joined})" if condition.negated else joined
+
+
+def _arm_select(condition, limit):
+    """(sql, params): the ids and due dates of the first `limit` dossiers matching `condition`, in
+    page order."""
+    if connection.features.supports_order_by_nulls_modifier:
+        order = '"due_at" ASC NULLS LAST, "id" ASC'
+    else:
+        order = '"due_at" IS NULL, "due_at" ASC, "id" ASC'
+    params = []
+    try:
+        where = _where(condition, params)
+    except _NotSimple:
+        queryset = keyset_order(Dossier.objects.filter(condition)).values_list("id", "due_at")[:limit]
+        return queryset.query.sql_with_params()
+    table = connection.ops.quote_name(Dossier._meta.db_table)
+    return f'SELECT "id", "due_at" FROM {table} WHERE {where} ORDER BY {order} LIMIT {int(limit)}', params  # noqa: S608
+
+
 def arms_sql(arms, after, limit):
     """(sql, params) selecting the ids of the first `limit` dossiers of the arms' union after the
     keyset position `after` ((due_at, id) or None), in page order: the first `limit` rows of each
@@ -205,8 +265,7 @@ def arms_sql(arms, after, limit):
         for window in windows:
             # Each arm is an ordered, LIMITed index range read on its own (a subquery with a LIMIT
             # is planned alone): at most `limit` rows per arm, whatever the size of the queue.
-            arm_queryset = keyset_order(Dossier.objects.filter(arm, window)).values_list("id", "due_at")[:limit]
-            sql, arm_params = arm_queryset.query.sql_with_params()
+            sql, arm_params = _arm_select(arm & window, limit)
             parts.append(f"SELECT * FROM ({sql}) a{len(parts)}")  # noqa: S608 (compiled SQL)
             params.extend(arm_params)
     if connection.features.supports_order_by_nulls_modifier:
@@ -214,7 +273,7 @@ def arms_sql(arms, after, limit):
     else:
         order = "u.due_at IS NULL, u.due_at ASC, u.id ASC"
     union = " UNION ALL ".join(parts)
-    # Only Django-compiled SQL and constants are joined here; every value stays a parameter.
+    # Only compiled SQL and constants are joined here; every value stays a parameter.
     # DISTINCT: a dossier received and handled by the same agency comes out of two arms.
     sql = f"SELECT v.id FROM (SELECT DISTINCT u.due_at, u.id FROM ({union}) u ORDER BY {order} LIMIT {int(limit)}) v"  # noqa: S608
     return sql, params

@@ -5,6 +5,7 @@ from datetime import timedelta
 
 import pytest
 from django.db import connection
+from django.db.models import Q
 from django.test.utils import CaptureQueriesContext
 
 from dossiers import permissions, selectors
@@ -284,3 +285,38 @@ def test_a_queue_page_reads_each_arm_from_an_index_in_page_order(office):
         assert index_scans >= arms, plan
         # No arm sorts: the only sorts are of the few rows the arms return (and of the page).
         assert plan.count("Sort Key:") <= 2, plan
+
+
+def test_the_arms_sql_selects_what_the_orm_selects(office, pipeline):
+    """`arms_sql` writes the arms' SQL itself (the ORM is too slow for dozens of arms per page):
+    it must select exactly the dossiers the ORM selects, first pages and later ones."""
+    other = Office()
+    other.act(other.receive(now=MONDAY)[0], "assign", now=MONDAY)
+    now = MONDAY + timedelta(days=30)
+
+    def ids(arms, after):
+        sql, params = selectors.arms_sql(arms, after, 10_000)
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return [row[0] for row in cursor.fetchall()]
+
+    for user in (office.reception, office.specialist, office.leader, office.supervisor):
+        for name in selectors.QUEUES:
+            arms = selectors.queue_arms(user, name, now)
+            expected = list(selectors.keyset_order(queue(user, name, now)).values_list("pk", "due_at"))
+            if not arms:
+                assert not expected, (user, name)
+                continue
+            assert ids(arms, None) == [pk for pk, _due in expected], (user, name)
+            if expected:
+                pk, due_at = expected[0]
+                assert ids(arms, (due_at, pk)) == [pk for pk, _due in expected[1:]], (user, name)
+
+
+def test_an_arm_the_sql_writer_does_not_know_is_compiled_by_the_orm(office):
+    dossier, _pin = office.receive(now=MONDAY)
+    arms = [Q(procedure__code=dossier.procedure.code), Q(status=dossier.status, receiving_agency_id=0)]
+    sql, params = selectors.arms_sql(arms, None, 10)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        assert [row[0] for row in cursor.fetchall()] == [dossier.pk]
