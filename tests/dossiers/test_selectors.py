@@ -320,3 +320,11 @@ def test_an_arm_the_sql_writer_does_not_know_is_compiled_by_the_orm(office):
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         assert [row[0] for row in cursor.fetchall()] == [dossier.pk]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="extended statistics are PostgreSQL's")
+def test_the_planner_knows_how_status_stage_and_agencies_go_together(db):
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT stxname FROM pg_statistic_ext WHERE stxrelid = 'dossiers_dossier'::regclass")
+        names = {row[0] for row in cursor.fetchall()}
+    assert {"dossier_status_stage_stats", "dossier_returning_status_stats"} <= names
