@@ -16,6 +16,7 @@ from procedures.models import Agency, Field, Procedure
 from procedures.search import MAX_QUERY_LENGTH
 
 from .filters import ProcedureFilter
+from .pagination import CataloguePagination
 from .serializers import (
     AgencySerializer,
     DetailMessageSerializer,
@@ -98,6 +99,7 @@ class CodeLookupMixin:
 )
 class ProcedureViewSet(CodeLookupMixin, viewsets.ReadOnlyModelViewSet):
     filterset_class = ProcedureFilter
+    pagination_class = CataloguePagination
 
     def get_queryset(self):
         procedures = Procedure.objects.published().select_related("field")

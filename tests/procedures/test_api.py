@@ -263,3 +263,22 @@ def test_null_characters_in_filters_are_a_400(api, catalogue, params):
 )
 def test_null_character_in_a_lookup_is_a_404(api, catalogue, url):
     assert api.get(url).status_code == 404
+
+
+def test_a_search_scans_once_and_pages_keep_the_rank_order(api, db, django_assert_num_queries):
+    """The ranked search runs once per request (ids, then the page's rows by primary key): no
+    COUNT(*) repeating it, and page 2 continues page 1 in rank order."""
+    from tests.factories import make_procedure
+
+    for index in range(25):
+        make_procedure(code=f"9.{index:06d}", name=f"Cấp giấy phép số {index} " + "mở rộng " * (index % 7))
+    make_procedure(code="9.100000", name="Cấp giấy phép")
+    with django_assert_num_queries(2) as captured:
+        first = api.get(PROCEDURES, {"search": "cap giay phep"})
+    assert not any("COUNT(" in query["sql"] for query in captured.captured_queries)
+    second = api.get(PROCEDURES, {"search": "cap giay phep", "page": 2})
+    assert first.json()["count"] == second.json()["count"] == 26
+    ranked = list(Procedure.objects.published().filter(search_folded__contains="cap giay phep"))
+    ranked.sort(key=lambda procedure: (len(procedure.name), procedure.name, procedure.pk))
+    assert codes(first) + codes(second) == [procedure.code for procedure in ranked]
+    assert codes(first)[0] == "9.100000"
