@@ -28,7 +28,7 @@ from urllib.parse import urlencode
 from django import forms
 from django.core.exceptions import PermissionDenied
 from django.db import connection, transaction
-from django.db.models import Case, Count, F, Q, Sum, When
+from django.db.models import Case, Count, IntegerField, Q, Sum, Value, When
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.text import format_lazy
@@ -359,6 +359,19 @@ def stats_scope(user):
     return frozenset(ids)
 
 
+def parse_group(params, default):
+    """The rows' grouping asked for by `group` (AGENCY or AGENCY_FIELD), `default` without it;
+    StatsInputError (400) for another value."""
+    value = (params.get("group") or "").strip()
+    if not value:
+        return default
+    if value not in GROUPS:
+        raise StatsInputError(
+            {"group": [str(_("Choose “agency” (one row per agency) or “agency_field” (per agency and field)."))]}
+        )
+    return value
+
+
 def may_see_stats(user):
     try:
         stats_scope(user)
@@ -662,79 +675,177 @@ def rebuild(chunk_size=2000):
             ),
             batch_size=1000,
         )
+        if connection.vendor == "postgresql":
+            # Fresh planner statistics: the dashboard's plans depend on them, and a database whose
+            # autovacuum is off or has not run yet would otherwise plan for empty tables.
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "ANALYZE "
+                    + ", ".join(connection.ops.quote_name(m._meta.db_table) for m in (StatCounter, StatFact, StatSpan))
+                )
     return counted
 
 
 # --- Computing ------------------------------------------------------------------------------------
 
 
-def range_q(first, last):
-    """Day and month counter rows that together hold the deltas of the days first..last exactly once
-    (first None: from the beginning; last None: to the end of time): whole months from the month rows,
-    the days at either edge from the day rows."""
-    months_from = first if first is None or first.day == 1 else add_months(first, 1)
-    months_until = None if last is None else (last + timedelta(days=1)).replace(day=1)  # excluded
-    day_q = Q(grain=StatCounter.Grain.DAY)
+# A sum of deltas over days is read from few rows: whole months from the month rows, and each partial
+# month at the edges either from its day rows, or from its month row minus the day rows of the month
+# outside the range — whichever reads fewer rows. Day rows after today hold only the written-ahead
+# switches to overdue (few), so "this month up to today" is its month row minus almost nothing.
+# A term is (sign, grain, first day, last day), both days included; every counter row belongs to at
+# most one term of a decomposition, so one query sums them with a CASE.
+
+
+def _days(first, last):
+    return (last - first).days + 1
+
+
+def _day_cost(first, last, today):
+    """Rough number of day rows per (agency, field) between first and last: days up to today count one
+    each, later days (only written-ahead switches) a tenth."""
+    if first > last:
+        return 0
+    past = 0 if first > today else _days(first, min(last, today))
+    return past + (_days(first, last) - past) / 10
+
+
+def _partial_month(first, last, today):
+    """Terms for the days first..last of one month."""
+    month, end = first.replace(day=1), month_end(first)
+    day, grain_m = StatCounter.Grain.DAY, StatCounter.Grain.MONTH
+    if first == month and last == end:
+        return [(1, grain_m, month, month)]
+    by_days = _day_cost(first, last, today)
+    by_month = 1 + _day_cost(month, first - timedelta(days=1), today) + _day_cost(last + timedelta(days=1), end, today)
+    if by_days <= by_month:
+        return [(1, day, first, last)]
+    terms = [(1, grain_m, month, month)]
+    if first > month:
+        terms.append((-1, day, month, first - timedelta(days=1)))
+    if last < end:
+        terms.append((-1, day, last + timedelta(days=1), end))
+    return terms
+
+
+def range_terms(first, last, today=None):
+    """Signed terms whose rows sum to the deltas of the days first..last (first None: from the
+    beginning; last None: to the end of time)."""
+    today = today or timezone.localdate()
+    grain_m = StatCounter.Grain.MONTH
+    terms = []
+    if first is not None and last is not None and first.replace(day=1) == last.replace(day=1):
+        return _partial_month(first, last, today)
+    months_from = None
     if first is not None:
-        day_q &= Q(day__gte=first)
+        months_from = first.replace(day=1)
+        if first.day != 1:
+            terms += _partial_month(first, month_end(first), today)
+            months_from = add_months(first, 1)
+    months_until = None
     if last is not None:
-        day_q &= Q(day__lte=last)
-    if months_from is not None and months_until is not None and months_from >= months_until:
-        return day_q
-    month_q, edges = Q(grain=StatCounter.Grain.MONTH), Q()
-    if months_from is not None:
-        month_q &= Q(day__gte=months_from)
-        edges |= Q(day__lt=months_from)
-    if months_until is not None:
-        month_q &= Q(day__lt=months_until)
-        edges |= Q(day__gte=months_until)
-    return month_q | (day_q & edges)
+        months_until = last.replace(day=1)  # excluded
+        if last == month_end(last):
+            months_until = add_months(last, 1)
+        else:
+            terms += _partial_month(months_until, last, today)
+    if months_until is None or months_from is None or months_from < months_until:
+        # Whole months: [months_from, months_until).
+        terms.append((1, grain_m, months_from, None if months_until is None else months_until - timedelta(days=1)))
+    return terms
 
 
-# A prefix sum (every delta up to a day) is read forwards (month rows before, day rows of its month)
-# or backwards (the all-time total minus what comes after): backwards for days of the last year,
-# where few rows follow, forwards for older ones, where few precede.
+def prefix_terms(last, direction="auto", today=None):
+    """Signed terms summing every delta up to the end of `last`: forwards (month rows before, day
+    rows of its month) or backwards (the all-time total minus what follows) — backwards for days of
+    the last year, where few rows follow, forwards for older ones, where few precede."""
+    today = today or timezone.localdate()
+    if direction == "auto":
+        direction = "backward" if last >= today - timedelta(days=BACKWARD_DAYS) else "forward"
+    if direction == "forward":
+        return range_terms(None, last, today)
+    after = range_terms(last + timedelta(days=1), None, today)
+    return [(1, StatCounter.Grain.TOTAL, TOTAL_DAY, TOTAL_DAY)] + [(-sign, *rest) for sign, *rest in after]
+
+
+def terms_q(terms):
+    """(rows with sign +1, rows with sign −1) of `terms` as Q objects, None for none; each term is
+    an index range on (agency, grain, day)."""
+    plus = minus = None
+    for sign, grain, first, last in terms:
+        q = Q(grain=grain)
+        if first is not None:
+            q &= Q(day__gte=first)
+        if last is not None:
+            q &= Q(day__lte=last)
+        if sign > 0:
+            plus = q if plus is None else plus | q
+        else:
+            minus = q if minus is None else minus | q
+    return plus, minus
+
+
+def _sign(plus, minus):
+    whens = [When(plus, then=Value(1))]
+    if minus is not None:
+        whens.append(When(minus, then=Value(-1)))
+    return Case(*whens, default=Value(0), output_field=IntegerField())
+
+
+# A prefix sum (every delta up to a day) is read forwards or backwards: see `prefix_terms`.
 BACKWARD_DAYS = 366
 
 
-def prefix_sums(filters, last, names, direction="auto"):
-    """{(agency_id, field_id): {name: sum of deltas up to the end of `last`}} — one query."""
-    if direction == "auto":
-        direction = "backward" if last >= timezone.localdate() - timedelta(days=BACKWARD_DAYS) else "forward"
-    rows = StatCounter.objects.filter(filters.counter_q())
-    if direction == "forward":
-        rows = rows.filter(range_q(None, last))
-        sums = {name: Sum(name) for name in names}
-    else:
-        total = Q(grain=StatCounter.Grain.TOTAL)
-        rows = rows.filter(total | range_q(last + timedelta(days=1), None))
-        sums = {name: Sum(Case(When(total, then=F(name)), default=-F(name))) for name in names}
-    return {
-        (row.pop("agency_id"), row.pop("field_id")): row
-        for row in rows.values("agency_id", "field_id").annotate(**sums).order_by()
-    }
-
-
 def counter_sums(filters, direction="auto"):
-    """{(agency_id, field_id): (flows, stocks at the end, stocks at the start)} — two queries: every
-    delta of the period's days, and the stocks at the end of the day before it."""
-    in_period = (
+    """{(agency_id, field_id): (flows, stocks at the end, stocks at the start)} — one query: every
+    delta of the period's days (flows and stock changes) and the stock prefix at the end of the day
+    before it, summed with signs over the few counter rows of `range_terms` and `prefix_terms`.
+    `direction` is for tests (see `prefix_terms`).
+
+    The inner query (built by the ORM) picks the rows and gives each its two signs once; the outer
+    one multiplies and sums (17 aggregates of a CASE each would evaluate the conditions 17 times per
+    row and cost the ORM milliseconds to build)."""
+    today = timezone.localdate()
+    period_plus, period_minus = terms_q(range_terms(filters.start, filters.end, today))
+    before_plus, before_minus = terms_q(prefix_terms(filters.start - timedelta(days=1), direction, today))
+    rows_q = period_plus | before_plus
+    for q in (period_minus, before_minus):
+        if q is not None:
+            rows_q |= q
+    inner = (
         StatCounter.objects.filter(filters.counter_q())
-        .filter(range_q(filters.start, filters.end))
-        .values("agency_id", "field_id")
-        .annotate(**{name: Sum(name) for name in COUNTER_FIELDS})
+        .filter(rows_q)
+        .annotate(sign_in=_sign(period_plus, period_minus), sign_before=_sign(before_plus, before_minus))
+        .values("agency_id", "field_id", "sign_in", "sign_before", *COUNTER_FIELDS)
         .order_by()
     )
-    in_period = {(row.pop("agency_id"), row.pop("field_id")): row for row in in_period}
-    before = prefix_sums(filters, filters.start - timedelta(days=1), STOCK_FIELDS, direction)
+    inner_sql, params = inner.query.sql_with_params()
+    # A subquery with OFFSET is never merged into the outer one, so the signs are computed once per row.
+    barrier = "LIMIT -1 OFFSET 0" if connection.vendor == "sqlite" else "OFFSET 0"
+    qn = connection.ops.quote_name
+    sums = [f"SUM({qn(name)} * sign_in)" for name in COUNTER_FIELDS]
+    sums += [f"SUM({qn(name)} * sign_before)" for name in STOCK_FIELDS]
+    # Column names come from the model, values are the inner query's parameters.
+    sql = (
+        f"SELECT agency_id, field_id, {', '.join(sums)} FROM ({inner_sql} {barrier}) AS counters "  # noqa: S608
+        "GROUP BY agency_id, field_id"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        fetched = cursor.fetchall()
     result = {}
-    for key in in_period.keys() | before.keys():
-        changes, start = in_period.get(key, {}), before.get(key, {})
-        flows = {name: changes.get(name) or 0 for name in FLOW_FIELDS}
-        start = {name: start.get(name) or 0 for name in STOCK_FIELDS}
-        end = {name: start[name] + (changes.get(name) or 0) for name in STOCK_FIELDS}
-        result[key] = (flows, end, start)
+    n = len(COUNTER_FIELDS)
+    for agency_id, field_id, *values in fetched:
+        changes = dict(zip(COUNTER_FIELDS, values[:n], strict=True))
+        start = {name: value or 0 for name, value in zip(STOCK_FIELDS, values[n:], strict=True)}
+        flows = {name: changes[name] or 0 for name in FLOW_FIELDS}
+        end = {name: start[name] + (changes[name] or 0) for name in STOCK_FIELDS}
+        result[(agency_id, field_id)] = (flows, end, start)
     return result
+
+
+AGENCY, AGENCY_FIELD = "agency", "agency_field"
+GROUPS = (AGENCY, AGENCY_FIELD)
 
 
 @dataclass
@@ -742,6 +853,9 @@ class Table:
     filters: Filters
     rows: list
     total: dict
+    # One row per (agency, field) whatever `group` (the page's per-field chart reads them).
+    pairs: list = None
+    group: str = AGENCY_FIELD
 
     def as_api(self):
         """The API's body (DESIGN.md §5)."""
@@ -753,33 +867,62 @@ class Table:
         }
 
 
-def progress_table(filters, direction="auto"):
-    """The progress table for `filters`: one row per (competent agency, field) with any number, and
-    the total. Four queries, whatever the number of dossiers. `direction` is for tests (see
-    `prefix_sums`)."""
+def names_of(model, ids, names=None):
+    """{id: object with code and name} for `ids`, from `names` when it has them all (one query
+    otherwise)."""
+    if names is not None and all(i in names for i in ids):
+        return names
+    return model.objects.only("code", "name").in_bulk(ids)
+
+
+def progress_table(filters, direction="auto", group=AGENCY_FIELD, agencies=None, fields=None):
+    """The progress table for `filters`: one row per competent agency and field with any number
+    (`group="agency"`: per agency, `field` and `field_name` None), and the total. One counter query,
+    whatever the number of dossiers, plus the names (none when `agencies` and `fields` — {id: object}
+    — already hold them). `direction` is for tests (see `prefix_terms`)."""
     sums = counter_sums(filters, direction)
     counted = {key: counts_from_sums(*value) for key, value in sums.items()}
     counted = {key: counts for key, counts in counted.items() if any(counts[m] for m in METRIC_KEYS)}
-    agencies = Agency.objects.in_bulk({agency_id for agency_id, _field in counted})
-    fields = Field.objects.in_bulk({field_id for _agency, field_id in counted})
-    rows, total = [], empty_counts()
+    agencies = names_of(Agency, {agency_id for agency_id, _field in counted}, agencies)
+    fields = names_of(Field, {field_id for _agency, field_id in counted}, fields)
+    pairs, total = [], empty_counts()
     for (agency_id, field_id), counts in counted.items():
         agency, field = agencies[agency_id], fields[field_id]
-        rows.append(
+        pairs.append(
             {"agency": agency.code, "agency_name": agency.name, "field": field.code, "field_name": field.name, **counts}
         )
         add_counts(total, counts)
-    rows.sort(key=lambda row: (row["agency"], row["field_name"], row["field"]))
+    pairs.sort(key=lambda row: (row["agency"], row["field_name"], row["field"]))
     total["on_time_rate"] = on_time_rate(total)
-    return Table(filters=filters, rows=rows, total=total)
+    rows = pairs
+    if group == AGENCY:
+        rows = [
+            {key: value for key, value in row.items() if key not in ("code", "name")}
+            for row in sorted(group_rows(pairs, "agency"), key=lambda row: row["agency"])
+        ]
+    return Table(filters=filters, rows=rows, total=total, pairs=pairs, group=group)
 
 
-def group_rows(table, key):
-    """Rows summed by "agency" or "field": [{code, name, ...counts}] sorted by on-time rate (worst
-    first, groups without results last)."""
+def group_rows(rows, key):
+    """Rows (or a Table's (agency, field) rows) summed by "agency" or "field": [{agency or field,
+    agency_name or field_name, the other two None, code, name, ...counts}] sorted by on-time rate
+    (worst first, groups without results last)."""
+    if isinstance(rows, Table):
+        rows = rows.pairs if rows.pairs is not None else rows.rows
+    other = "field" if key == "agency" else "agency"
     groups = {}
-    for row in table.rows:
-        group = groups.setdefault(row[key], {"code": row[key], "name": row[f"{key}_name"], **empty_counts()})
+    for row in rows:
+        group = groups.get(row[key])
+        if group is None:
+            group = groups[row[key]] = {
+                key: row[key],
+                f"{key}_name": row[f"{key}_name"],
+                other: None,
+                f"{other}_name": None,
+                "code": row[key],
+                "name": row[f"{key}_name"],
+                **empty_counts(),
+            }
         add_counts(group, row)
     for group in groups.values():
         group["on_time_rate"] = on_time_rate(group)
@@ -815,19 +958,27 @@ def monthly_trend(filters, months=12):
     return trend
 
 
-def overdue_now(filters, now=None):
-    """Open, unpaused dossiers past their due date right now, per competent agency (an indexed query:
-    this number changes with time, so it is never a counter): [{code, name, count}], most first."""
+def overdue_now_dossiers(filters, now=None):
+    """Accepted dossiers open, not paused and past their due date right now (a Dossier queryset).
+    Read from the dossier rows through the index on (competent agency, status, due date): an
+    accepted open dossier that is not paused is received or processing, and its competent agency is
+    its StatFact's (both set once); the field filter reads the StatFact (the field at acceptance)."""
     now = now or timezone.now()
-    rows = (
-        Dossier.objects.overdue(now)
-        .filter(filters.counter_q("stat_fact__"))
-        .values("stat_fact__agency_id")
-        .annotate(count=Count("pk"))
-        .order_by()
-    )
-    counts = {row["stat_fact__agency_id"]: row["count"] for row in rows}
-    agencies = Agency.objects.in_bulk(counts)
+    queryset = Dossier.objects.filter(status__in=[Status.RECEIVED, Status.PROCESSING], due_at__lt=now)
+    if filters.agency_ids is not None:
+        queryset = queryset.filter(competent_agency_id__in=sorted(filters.agency_ids))
+    if filters.field is not None:
+        queryset = queryset.filter(stat_fact__field_id=filters.field.pk)
+    return queryset
+
+
+def overdue_now(filters, now=None, agencies=None):
+    """Open, unpaused dossiers past their due date right now, per competent agency (an indexed query:
+    this number changes with time, so it is never a counter): [{code, name, count}], most first.
+    `agencies` ({id: object}) saves the names query."""
+    rows = overdue_now_dossiers(filters, now).values("competent_agency_id").annotate(count=Count("pk")).order_by()
+    counts = {row["competent_agency_id"]: row["count"] for row in rows}
+    agencies = names_of(Agency, set(counts), agencies)
     result = [{"code": agencies[k].code, "name": agencies[k].name, "count": n} for k, n in counts.items()]
     return sorted(result, key=lambda item: (-item["count"], item["code"]))
 
@@ -844,7 +995,7 @@ def metric_dossiers(metric, filters, now=None):
     queryset = Dossier.objects.filter(filters.counter_q("stat_fact__"))
     start, end = filters.start, filters.end
     if metric == OVERDUE_NOW:
-        return queryset.overdue(now or timezone.now())
+        return overdue_now_dossiers(filters, now)
     not_finished_before = Q(stat_fact__finished_on__isnull=True) | Q(stat_fact__finished_on__gte=start)
     if metric == "received":
         return queryset.filter(not_finished_before, stat_fact__received_on__lte=end)

@@ -229,29 +229,65 @@ def column_groups():
 
 
 def filter_choices(scope):
+    """The filter form's agencies (in scope) and fields, also the names the table and the charts
+    need: {"agencies": [...], "fields": [...]} — two small queries."""
     agencies = Agency.objects.order_by("code")
     if scope is not None:
         agencies = agencies.filter(pk__in=sorted(scope))
-    return {"agencies": list(agencies.only("code", "name")), "fields": list(Field.objects.order_by("name"))}
+    return {
+        "agencies": list(agencies.only("code", "name")),
+        "fields": list(Field.objects.only("code", "name").order_by("name")),
+    }
+
+
+def default_group(filters):
+    """The page shows one row per agency when it covers several agencies (a province has hundreds
+    of agency × field pairs), and the agency's fields when it covers one."""
+    if filters.agency_ids is not None and len(filters.agency_ids) == 1:
+        return stats.AGENCY_FIELD
+    return stats.AGENCY
+
+
+def table_rows(table, filters, path):
+    """The page's rows with their drill-down links: per agency, each number lists that agency's
+    dossiers and the agency's name opens its fields; per agency and field, that pair's dossiers."""
+    rows = []
+    for row in table.rows:
+        if table.group == stats.AGENCY:
+            cells = table_cells(filters, row, path, agency=row["agency"], exact="1")
+            fields_url = f"?{filters.query(agency=row['agency'], exact='1')}"
+        else:
+            cells = table_cells(filters, row, path, agency=row["agency"], field=row["field"], exact="1")
+            fields_url = None
+        rows.append({**row, "cells": cells, "fields_url": fields_url})
+    return rows
 
 
 @require_safe
 @login_required
 def dashboard(request):
-    """/thong-ke/ — the progress table, charts and exports for the user's agencies."""
+    """/thong-ke/ — the progress table, charts and exports for the user's agencies: one row per
+    agency (and the total) when it covers several agencies, per agency and field for one agency or
+    with `group=agency_field`."""
     scope = stats.stats_scope(request.user)
     today = timezone.localdate()
     form = stats.StatsFilterForm(request.GET, today=today)
+    choices = filter_choices(scope)
     context = {
         "form": form,
         "periods": stats.PERIODS,
         "years": list(range(today.year, today.year - 6, -1)),
-        **filter_choices(scope),
+        **choices,
     }
     if not form.is_valid():
         context.update(errors=stats.form_errors(form), current=dict(form.data.items()))
         return render(request, "stats/dashboard.html", context, status=400)
     filters = stats.filters_for(form.cleaned_data, scope)
+    try:
+        group = stats.parse_group(request.GET, default_group(filters))
+    except stats.StatsInputError as exc:
+        context.update(errors=exc.errors, current=dict(form.data.items()))
+        return render(request, "stats/dashboard.html", context, status=400)
     data = form.cleaned_data
     context["current"] = {
         "period": data.get("period") or "custom",
@@ -264,17 +300,18 @@ def dashboard(request):
         "field": filters.field.code if filters.field else "",
         "exact": filters.exact,
     }
-    table = stats.progress_table(filters)
+    # The names the table and the charts need are those of the filter form: no other query for them.
+    agencies = {agency.pk: agency for agency in choices["agencies"]}
+    fields = {field.pk: field for field in choices["fields"]}
+    table = stats.progress_table(filters, group=group, agencies=agencies, fields=fields)
     path = reverse("stats:dossiers")
-    rows = [
-        {**row, "cells": table_cells(filters, row, path, agency=row["agency"], field=row["field"], exact="1")}
-        for row in table.rows
-    ]
-    overdue = stats.overdue_now(filters)
+    overdue = stats.overdue_now(filters, agencies=agencies)
+    query = filters.query()
     context.update(
         filters=filters,
         table=table,
-        rows=rows,
+        group=group,
+        rows=table_rows(table, filters, path),
         total_cells=table_cells(filters, table.total),
         metrics=stats.METRICS,
         groups=column_groups(),
@@ -285,7 +322,12 @@ def dashboard(request):
         overdue=overdue_bars(overdue, filters),
         overdue_total=sum(row["count"] for row in overdue),
         overdue_url=list_url(filters, stats.OVERDUE_NOW),
-        query=filters.query(),
+        query=query,
+        export_query=filters.query(group=group),
+        group_urls={
+            stats.AGENCY: f"?{filters.query(group=stats.AGENCY)}",
+            stats.AGENCY_FIELD: f"?{filters.query(group=stats.AGENCY_FIELD)}",
+        },
         period_label=period_text(filters),
         scope_label=scope_text(filters),
         links={key: list_url(filters, key) for key in stats.LIST_METRICS},
@@ -403,10 +445,10 @@ def table_header():
 
 
 def table_lines(table):
-    """The table as lines of cells: one per row, then the total."""
+    """The table as lines of cells: one per row (per agency: the field columns empty), then the total."""
     for row in table.rows:
         yield (
-            [row["agency"], row["agency_name"], row["field"], row["field_name"]]
+            [row["agency"], row["agency_name"], row["field"] or "", row["field_name"] or ""]
             + [row[key] for key in stats.METRIC_KEYS]
             + [row["on_time_rate"]]
         )
@@ -420,7 +462,10 @@ def table_xlsx(request, filters):
     """The progress table as XLSX: title lines, the header, one line per row, the total."""
     from openpyxl import Workbook
 
-    table = stats.progress_table(filters)
+    try:
+        table = stats.progress_table(filters, group=stats.parse_group(request.GET, stats.AGENCY_FIELD))
+    except stats.StatsInputError as exc:
+        return bad_request(request, exc.errors)
 
     def write(fileobj):
         workbook = Workbook(write_only=True)
@@ -458,7 +503,10 @@ class Echo:
 @stats_view()
 def table_csv(request, filters):
     """The progress table as CSV (UTF-8 with BOM so that spreadsheet programs read Vietnamese), streamed."""
-    table = stats.progress_table(filters)
+    try:
+        table = stats.progress_table(filters, group=stats.parse_group(request.GET, stats.AGENCY_FIELD))
+    except stats.StatsInputError as exc:
+        return bad_request(request, exc.errors)
     writer = csv.writer(Echo())
 
     def lines():

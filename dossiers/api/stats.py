@@ -39,11 +39,11 @@ StatsRowSerializer = type(
     (serializers.Serializer,),
     {
         "__module__": __name__,
-        "__doc__": "The numbers of one competent agency and field.",
+        "__doc__": "The numbers of one competent agency and field (of one agency with group=agency).",
         "agency": serializers.CharField(help_text="Competent agency code."),
         "agency_name": serializers.CharField(),
-        "field": serializers.CharField(help_text="Field code."),
-        "field_name": serializers.CharField(),
+        "field": serializers.CharField(help_text="Field code; null with group=agency.", allow_null=True),
+        "field_name": serializers.CharField(allow_null=True),
         **_count_fields(),
     },
 )
@@ -58,7 +58,10 @@ StatsResponseSerializer = type(
         "__doc__": "The progress table for a period.",
         "from": serializers.DateField(help_text="First day of the period."),
         "to": serializers.DateField(help_text="Last day of the period (capped at today)."),
-        "rows": StatsRowSerializer(many=True, help_text="One row per competent agency and field with any number."),
+        "rows": StatsRowSerializer(
+            many=True,
+            help_text="One row per competent agency and field with any number (per agency with group=agency).",
+        ),
         "total": StatsCountsSerializer(),
     },
 )
@@ -68,6 +71,16 @@ PARAMETERS = [
     OpenApiParameter("to", OpenApiTypes.DATE, description="Last day (YYYY-MM-DD), capped at today. Default: today."),
     OpenApiParameter("agency", str, description="Agency code: that agency and every agency below it."),
     OpenApiParameter("field", str, description="Field code."),
+    OpenApiParameter(
+        "group",
+        str,
+        enum=list(stats.GROUPS),
+        description=(
+            "Rows per competent agency and field (`agency_field`, the default) or per agency (`agency`: "
+            "`field` and `field_name` null; the statistics page's default for several agencies). "
+            "The total is the same."
+        ),
+    ),
     OpenApiParameter(
         "period",
         str,
@@ -89,7 +102,8 @@ class StatsView(APIView):
         description=(
             "Received (carried over, new by channel), finished (early, on time, late; refused, withdrawn, "
             "stopped), in progress and paused at the end of the period (on time, overdue), and the on-time rate, "
-            "per competent agency and field, for the caller's agencies. Definitions: docs/statistics.md."
+            "per competent agency and field (or per agency with group=agency), for the caller's agencies. "
+            "Definitions: docs/statistics.md."
         ),
         parameters=PARAMETERS,
         responses={
@@ -110,10 +124,11 @@ class StatsView(APIView):
     def get(self, request):
         try:
             filters = stats.parse_filters(request.query_params, request.user)
+            group = stats.parse_group(request.query_params, stats.AGENCY_FIELD)
         except PermissionDenied as exc:
             raise exceptions.PermissionDenied(str(exc)) from exc
         except stats.StatsInputError as exc:
             return Response(exc.errors, status=http.HTTP_400_BAD_REQUEST)
-        response = Response(stats.progress_table(filters).as_api())
+        response = Response(stats.progress_table(filters, group=group).as_api())
         response["Cache-Control"] = "private, no-store"
         return response

@@ -9,6 +9,7 @@ import re
 import pytest
 import time_machine
 from django.conf import settings
+from django.utils import translation
 from openpyxl import load_workbook
 from pypdf import PdfReader
 from rest_framework.test import APIClient
@@ -117,7 +118,9 @@ def test_the_page_the_api_and_the_xlsx_give_the_same_numbers(province, client):
     with time_machine.travel(NOW, tick=False):
         for params in filter_sets:
             body = api.get("/api/v1/stats/", params).json()
-            html = client.get("/thong-ke/", params).content.decode()
+            # The page shows one row per agency by default when it covers several; the API and
+            # the files one per agency and field: compared with the same `group`.
+            html = client.get("/thong-ke/", {**params, "group": "agency_field"}).content.decode()
             _header, records = table_from_xlsx(download(client.get("/thong-ke/tien-do.xlsx", params)))
             total_line = records[-1]
             assert total_line["Agency"] == "Total"
@@ -134,6 +137,46 @@ def test_the_page_the_api_and_the_xlsx_give_the_same_numbers(province, client):
                 for key in keys:
                     assert on_page_row[key] == row[key] == in_xlsx[labels[key]], (params, row["agency"], key)
     assert body["total"]["received"] > 0
+
+
+def test_the_per_agency_page_matches_the_api_and_the_xlsx_per_agency(province, client):
+    client.force_login(province.supervisor)
+    api = APIClient()
+    api.force_authenticate(province.supervisor)
+    keys = [*stats.METRIC_KEYS, "on_time_rate"]
+    with translation.override("en"):
+        labels = {m.key: str(m.full_label) for m in stats.METRICS} | {"on_time_rate": str(stats.RATE_LABEL)}
+    with time_machine.travel(NOW, tick=False):
+        html = client.get("/thong-ke/", MARCH).content.decode()  # several agencies: per agency by default
+        body = api.get("/api/v1/stats/", {**MARCH, "group": "agency"}).json()
+        detailed = api.get("/api/v1/stats/", MARCH).json()
+        _header, records = table_from_xlsx(download(client.get("/thong-ke/tien-do.xlsx", {**MARCH, "group": "agency"})))
+        one_agency = client.get("/thong-ke/", {**MARCH, "agency": "H58.01", "exact": "1"}).content.decode()
+        bad = api.get("/api/v1/stats/", {**MARCH, "group": "everything"})
+    assert 'data-group="agency"' in html and "data-field=" not in html.split("<tbody>")[1].split("</tbody>")[0]
+    assert body["total"] == detailed["total"]
+    assert [row["agency"] for row in body["rows"]] == sorted({row["agency"] for row in detailed["rows"]})
+    for row in body["rows"]:
+        assert row["field"] is None and row["field_name"] is None
+        on_page = page_numbers(html, f'data-agency="{row["agency"]}"')
+        in_xlsx = next(r for r in records[:-1] if r["Agency code"] == row["agency"])
+        assert in_xlsx["Field code"] in (None, "")
+        for key in keys:
+            expected = (
+                sum(r[key] for r in detailed["rows"] if r["agency"] == row["agency"])
+                if key != "on_time_rate"
+                else row[key]
+            )
+            assert on_page[key] == row[key] == in_xlsx[labels[key]] == expected, (row["agency"], key)
+        # Each number lists that agency's dossiers; the agency's name opens its fields.
+        assert (
+            f'ho-so/?from=2026-03-01&amp;to=2026-03-31&amp;agency={row["agency"]}&amp;exact=1&amp;metric=received"'
+            in html
+        )
+        assert f'href="?from=2026-03-01&amp;to=2026-03-31&amp;agency={row["agency"]}&amp;exact=1"' in html
+    # One agency: its fields, one row each.
+    assert 'data-group="agency_field"' in one_agency and 'data-agency="H58.01" data-field="' in one_agency
+    assert bad.status_code == 400 and bad.json()["group"]
 
 
 def test_the_table_xlsx_carries_the_headers_the_rows_and_the_totals(province, client):

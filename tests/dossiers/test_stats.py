@@ -620,3 +620,61 @@ def test_parallel_transitions_in_one_agency_keep_exact_counters():
     assert (live["received_new"], live["finished_early"], live["in_progress"]) == (20, 10, 10)
     stats.rebuild()
     assert stats.progress_table(filters(date(2026, 3, 1), date(2026, 3, 2), scope=None)).total == live
+
+
+def test_the_dashboard_query_count_does_not_grow_with_agencies_or_dossiers(province, client):
+    """The page reads the counters, the names and "overdue now" in a fixed number of queries."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    province.populate(province.a, 3)
+    client.force_login(province.supervisor)
+    with time_machine.travel(NOW, tick=False):
+        with CaptureQueriesContext(connection) as small:
+            assert client.get("/thong-ke/", MARCH).status_code == 200
+        for code in ("H57.03", "H57.04", "H57.05"):
+            office = Office(code=code)
+            office.agency.parent = province.agency
+            office.agency.save()
+            province.populate(office, 7, day=5)
+        province.populate(province.b, 20, day=6)
+        for params in (MARCH, {**MARCH, "group": "agency_field"}):
+            with CaptureQueriesContext(connection) as large:
+                response = client.get("/thong-ke/", params)
+            assert response.status_code == 200
+            assert len(large.captured_queries) == len(small.captured_queries), params
+    assert response.content.decode().count("<tr data-agency=") == 5 * 1  # one field per agency here
+
+
+@pytest.mark.parametrize("today", [date(2026, 5, 20), date(2026, 3, 31), date(2027, 1, 1)])
+def test_range_and_prefix_terms_add_up_every_day_exactly_once(today):
+    """Signed month and day terms (month rows minus days, or days) sum each day of a range once."""
+    import random
+
+    rng = random.Random(today.toordinal())
+    days = [date(2025, 11, 1) + timedelta(days=i) for i in range(420)]
+    value = {day: rng.randint(-5, 9) for day in days}
+    rows = {("d", day): v for day, v in value.items()}
+    for day, v in value.items():
+        rows[("m", day.replace(day=1))] = rows.get(("m", day.replace(day=1)), 0) + v
+    rows[("t", stats.TOTAL_DAY)] = sum(value.values())
+
+    def evaluate(terms):
+        total = 0
+        for (grain, day), v in rows.items():
+            signs = [
+                s
+                for s, g, first, last in terms
+                if g == grain and (first is None or day >= first) and (last is None or day <= last)
+            ]
+            assert len(signs) <= 1, (grain, day, terms)
+            total += sum(signs) * v
+        return total
+
+    for _ in range(60):
+        first, last = sorted(rng.sample(days[10:-40], 2))
+        expected = sum(value[d] for d in days if first <= d <= last)
+        assert evaluate(stats.range_terms(first, last, today)) == expected, (first, last)
+        for direction in ("forward", "backward"):
+            prefix = sum(value[d] for d in days if d <= last)
+            assert evaluate(stats.prefix_terms(last, direction, today)) == prefix, (last, direction)
