@@ -1464,8 +1464,22 @@ def seed(spec, log=print):
         name = "analyze" if connection.in_atomic_block or not spec.vacuum else "vacuum analyze"
         with timer.step(name), connection.cursor() as cursor:
             big = f"{_table(Dossier)}, {_table(DossierEvent)}"
+            from . import stats
+
+            # Every table the load wrote: the planner must not guess (autovacuum may be off or late).
             small = ", ".join(
-                _table(m) for m in (Procedure, Agency, Membership, RequiredDocument, WorkflowStep, DossierSequence)
+                _table(m)
+                for m in (
+                    Procedure,
+                    Agency,
+                    Membership,
+                    RequiredDocument,
+                    WorkflowStep,
+                    DossierSequence,
+                    stats.StatFact,
+                    stats.StatSpan,
+                    stats.StatCounter,
+                )
             )
             if connection.in_atomic_block or not spec.vacuum:
                 cursor.execute(f"ANALYZE {big}, {small}")
