@@ -6,10 +6,15 @@ Templates are rendered by a sandboxed Django template engine: no loaders (no `{%
 of project templates), no `{% load %}`able libraries, and a context of plain strings only.
 """
 
+import functools
+import json
 import logging
+import re
+from datetime import datetime
 from urllib.parse import urlencode
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import Q
 from django.template import Context, Engine
 from django.urls import reverse
@@ -184,33 +189,81 @@ def _fmt(dt):
     return date_format(timezone.localtime(dt), "SHORT_DATETIME_FORMAT") if dt else ""
 
 
-def officer_path(dossier):
-    return reverse("dossiers:detail", args=[dossier.code])
+_PLAIN_CODE = re.compile(r"[A-Za-z0-9._~-]+")
+_MARK = "0MARK0"
 
 
-def dossier_context(dossier, event=None):
+def officer_path(dossier, memo=None):
+    """The dossier's page in the officer workspace. With a `memo` (see `dossier_context()`),
+    reverse() (tens of µs) runs once: a code made of unreserved characters appears in the path
+    as it is."""
+    code = dossier.code
+    if memo is not None and _PLAIN_CODE.fullmatch(code):
+        prefix, suffix = _memo_paths(memo)["detail"]
+        return f"{prefix}{code}{suffix}"
+    return reverse("dossiers:detail", args=[code])
+
+
+def _memo_paths(memo):
+    paths = memo.get("paths")
+    if paths is None:
+        prefix, _mark, suffix = reverse("dossiers:detail", args=[_MARK]).partition(_MARK)
+        paths = memo["paths"] = {"detail": (prefix, suffix), "lookup": reverse("dossiers:lookup")}
+    return paths
+
+
+def dossier_context(dossier, event=None, memo=None):
+    """The placeholders' values for a dossier's messages. `memo`: a dict kept by a caller that
+    builds many contexts in one go (the scan), so that URLs, dates and labels met again are not
+    computed again."""
     data = (event.data if event else {}) or {}
     missing = [str(m) for m in data.get("missing_documents", [])]
     reason = event.comment if event else ""
     if missing and reason.strip() == "\n".join(missing).strip():
         reason = ""  # at intake the reason *is* the list: do not print it twice
     with translation.override(settings.LANGUAGE_CODE):
+        if memo is None:
+            fmt = _fmt
+            status, stage = str(dossier.get_status_display()), str(dossier.get_stage_display())
+            lookup_path = reverse("dossiers:lookup")
+        else:
+            fmt = functools.partial(_memo_fmt, memo)
+            status, stage = _memo_display(memo, dossier, "status"), _memo_display(memo, dossier, "stage")
+            lookup_path = _memo_paths(memo)["lookup"]
         return {
             "code": dossier.code,
             "applicant_name": dossier.applicant_name,
             "procedure": dossier.procedure_snapshot.get("name") or dossier.procedure.name,
-            "status": str(dossier.get_status_display()),
-            "stage": str(dossier.get_stage_display()),
+            "status": status,
+            "stage": stage,
             "agency": dossier.returning_agency.name,
-            "received_at": _fmt(dossier.received_at),
-            "due_at": _fmt(dossier.due_at),
-            "original_due_at": _fmt(dossier.original_due_at),
-            "step_due_at": _fmt(dossier.step_due_at),
+            "received_at": fmt(dossier.received_at),
+            "due_at": fmt(dossier.due_at),
+            "original_due_at": fmt(dossier.original_due_at),
+            "step_due_at": fmt(dossier.step_due_at),
             "reason": reason,
             "missing_documents": "\n".join(f"- {m}" for m in missing),
-            "lookup_url": f"{settings.SITE_URL}{reverse('dossiers:lookup')}?{urlencode({'ma': dossier.code})}",
-            "officer_url": f"{settings.SITE_URL}{officer_path(dossier)}",
+            "lookup_url": f"{settings.SITE_URL}{lookup_path}?{urlencode({'ma': dossier.code})}",
+            "officer_url": f"{settings.SITE_URL}{officer_path(dossier, memo)}",
         }
+
+
+def _memo_fmt(memo, dt):
+    key = ("fmt", dt)
+    text = memo.get(key)
+    if text is None:
+        text = memo[key] = _fmt(dt)
+    return text
+
+
+def _memo_display(memo, dossier, name):
+    """str(dossier.get_<name>_display()), once per value (the labels are the code's choices)."""
+    value = getattr(dossier, name)
+    key = (name, value, translation.get_language())
+    text = memo.get(key)
+    if text is None:
+        text = memo[key] = str(getattr(dossier, f"get_{name}_display")())
+    return text
 
 
 def sample_context(kind):
@@ -301,6 +354,22 @@ class Lookups:
             self._members[role, agency_id] = _members(role, agency_id)
         return self._members[role, agency_id]
 
+    def prefetch_members(self, pairs):
+        """Read the officers of every (role, agency) pair not read yet, in one query."""
+        missing = {pair for pair in pairs if pair not in self._members}
+        if not missing:
+            return
+        roles = {role for role, _agency in missing}
+        agencies = {agency for _role, agency in missing}
+        found = {(role, agency): [] for role in roles for agency in agencies}  # complete for R × A
+        for m in (
+            Membership.objects.filter(role__in=roles, agency_id__in=agencies, user__is_active=True)
+            .select_related("user")
+            .order_by("user_id")
+        ):
+            found[m.role, m.agency_id].append(m.user)
+        self._members.update(found)
+
 
 def on_dossier_event(dossier, event, policy=None):
     """Citizen notifications for an event (receipt, supplement, refusal, result ready,
@@ -343,14 +412,12 @@ def _members(role, agency_id):
     ]
 
 
-def responsible_officers(dossier, include_leaders=True, lookups=None):
-    """Who must act now: the assignee during processing, else the officers holding the stage's
-    role in the right agency (reception at intake); plus the competent agency's leaders."""
-    members = lookups.members if lookups is not None else _members
-    users = []
+def _officer_groups(dossier, include_leaders):
+    """(the assignee who must act, or None; the (role, agency) pairs whose officers must)."""
+    groups = []
+    assignee = None
     if dossier.assignee_id and dossier.stage == Stage.PROCESSING:
-        if dossier.assignee.is_active:
-            users.append(dossier.assignee)
+        assignee = dossier.assignee
     else:
         role, agency_id = {
             Stage.INTAKE: (Role.RECEPTION, dossier.receiving_agency_id),
@@ -359,9 +426,22 @@ def responsible_officers(dossier, include_leaders=True, lookups=None):
             Stage.RETURN: (Role.RECEPTION, dossier.returning_agency_id),
         }.get(dossier.stage, (None, None))
         if role:
-            users.extend(members(role, agency_id))
+            groups.append((role, agency_id))
     if include_leaders:
-        users.extend(members(Role.LEADER, dossier.competent_agency_id))
+        groups.append((Role.LEADER, dossier.competent_agency_id))
+    return assignee, groups
+
+
+def responsible_officers(dossier, include_leaders=True, lookups=None):
+    """Who must act now: the assignee during processing, else the officers holding the stage's
+    role in the right agency (reception at intake); plus the competent agency's leaders."""
+    members = lookups.members if lookups is not None else _members
+    assignee, groups = _officer_groups(dossier, include_leaders)
+    users = []
+    if assignee is not None and assignee.is_active:
+        users.append(assignee)
+    for role, agency_id in groups:
+        users.extend(members(role, agency_id))
     seen, unique = set(), []
     for user in users:
         if user.pk not in seen:
@@ -372,33 +452,210 @@ def responsible_officers(dossier, include_leaders=True, lookups=None):
 
 def on_reminder(reminder, dossier, policy, now, lookups=None):
     """In-app + e-mail notifications for a new reminder row (e-mail only to officers with an
-    address, and only when the policy e-mails officers), in one insert."""
-    kind = f"reminder.{reminder.kind}"
-    context = dossier_context(dossier)
-    rows = []
-    for user in responsible_officers(dossier, include_leaders=policy.notify_leaders, lookups=lookups):
-        channels = [(NotificationChannel.IN_APP, "")]
-        if policy.email_officers and user.email:
-            channels.append((NotificationChannel.EMAIL, user.email))
-        for channel, address in channels:
-            subject, body = render_text(kind, channel, context, lookups=lookups)
-            rows.append(
-                outbox_row(
-                    kind=kind,
-                    channel=channel,
-                    key=f"reminder:{reminder.pk}:{user.pk}:{channel}",
-                    subject=subject,
-                    body=body,
-                    dossier=dossier,
-                    recipient=user,
-                    address=address,
-                    link=officer_path(dossier),
-                    now=now,
-                )
+    address, and only when the policy e-mails officers), in one insert (see ReminderWriter)."""
+    return ReminderWriter(policy, now, lookups=lookups).write([(reminder.pk, reminder.kind, dossier)])
+
+
+class _Text:
+    """One kind × channel's text for a scan, compiled once: the admin's active template, or the
+    built-in one (also when the admin's does not compile or fails to render)."""
+
+    def __init__(self, kind, channel, row):
+        self.kind, self.channel = kind, channel
+        self.admin = None
+        if row is not None:
+            try:
+                self.admin = (compile_text(row.subject), compile_text(row.body))
+            except Exception:  # an admin's text that does not compile
+                log.exception("notification template %s/%s is broken; using the default text", kind, channel)
+        self.source = (row.subject, row.body) if self.admin else DEFAULT_TEXTS[kind]
+        self._default = None
+
+    def default(self):
+        if self._default is None:
+            self._default = tuple(compile_text(text) for text in DEFAULT_TEXTS[self.kind])
+        return self._default
+
+    def render(self, context):
+        """(subject, body), as `render_text()` gives them (in the site language: the caller
+        activates it)."""
+        ctx = Context(context, autoescape=False)
+        if self.admin is not None:
+            try:
+                return self.admin[0].render(ctx).strip()[:255], self.admin[1].render(ctx).strip()
+            except Exception:  # render error in an admin's text
+                log.exception("notification template %s/%s is broken; using the default text", self.kind, self.channel)
+                ctx = Context(context, autoescape=False)
+        subject, body = self.default()
+        return subject.render(ctx).strip()[:255], body.render(ctx).strip()
+
+
+NOTIFICATION_COLUMNS = (
+    "dedupe_key",
+    "kind",
+    "channel",
+    "dossier",
+    "recipient",
+    "address",
+    "subject",
+    "body",
+    "link",
+    "state",
+    "attempts",
+    "next_attempt_at",
+    "last_error",
+    "created_at",
+    "sent_at",
+    "read_at",
+)
+
+
+def max_query_params():
+    """How many parameters one statement may carry on this database."""
+    if connection.vendor == "sqlite":
+        import sqlite3
+
+        connection.ensure_connection()
+        try:
+            return connection.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+        except AttributeError:  # Python < 3.11
+            return connection.features.max_query_params or 999
+    return connection.features.max_query_params or 65535
+
+
+def chunks(rows, width):
+    """`rows` in slices that fit in one statement of `width` parameters per row."""
+    size = max(1, max_query_params() // width)
+    return [rows[start : start + size] for start in range(0, len(rows), size)]
+
+
+def insert_rows(model, names, rows, *, ignore_conflicts=False, returning=()):
+    """Insert `rows` (tuples of database values for the fields `names`): on PostgreSQL in one
+    statement whatever their number (one JSON array parameter, `jsonb_array_elements`: dumped by
+    the C JSON encoder, far cheaper than thousands of parameters), on SQLite a multi-row VALUES
+    per slice that fits in a statement. With `ignore_conflicts`, rows that would break a unique constraint are skipped
+    (`ON CONFLICT DO NOTHING`); `returning` names the fields to return for the rows actually
+    inserted, in insertion order."""
+    if not rows:
+        return []
+    meta, ops = model._meta, connection.ops
+    fields = [meta.get_field(name) for name in names]
+    table = ops.quote_name(meta.db_table)
+    columns = ", ".join(ops.quote_name(f.column) for f in fields)
+    tail = " ON CONFLICT DO NOTHING" if ignore_conflicts else ""
+    if returning:
+        tail += " RETURNING " + ", ".join(ops.quote_name(meta.get_field(name).column) for name in returning)
+    result = []
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # Casts without a length: an over-long value is an error, as in a plain INSERT.
+            values = ", ".join(f"(r.e->>{i})::{f.db_type(connection).split('(')[0]}" for i, f in enumerate(fields))
+            sql = (
+                f"INSERT INTO {table} ({columns}) SELECT {values}"  # noqa: S608 (the model's own names)
+                f" FROM jsonb_array_elements(%s::jsonb) WITH ORDINALITY AS r(e, n) ORDER BY r.n{tail}"
             )
-    # The keys name this reminder row, created in the same transaction: they cannot exist yet.
-    Notification.objects.bulk_create(rows)
+            cursor.execute(sql, [json.dumps(rows, default=_json_value, ensure_ascii=False)])
+            if returning:
+                result.extend(cursor.fetchall())
+        else:
+            row_sql = "(" + ", ".join(["%s"] * len(fields)) + ")"
+            for chunk in chunks(rows, len(fields)):
+                values = ", ".join([row_sql] * len(chunk))
+                sql = f"INSERT INTO {table} ({columns}) VALUES {values}{tail}"  # noqa: S608 (model's names)
+                cursor.execute(sql, [value for row in chunk for value in row])
+                if returning:
+                    result.extend(cursor.fetchall())
+    return result
+
+
+def _json_value(value):
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not a column value insert_rows() knows")
+
+
+def insert_notifications(rows):
+    """Insert outbox rows (tuples in NOTIFICATION_COLUMNS order). Their keys name reminder rows
+    created in the caller's transaction: they cannot exist yet."""
+    insert_rows(Notification, NOTIFICATION_COLUMNS, rows)
     return len(rows)
+
+
+class ReminderWriter:
+    """Writes the notifications of a scan's new reminder rows, a batch at a time: the officers
+    of all the batch's agencies in one query, each text compiled once per scan and rendered once
+    per reminder (every recipient of a reminder gets the same text on a channel), all the rows
+    in one insert. Same rows as `on_reminder()` would write, one reminder at a time."""
+
+    def __init__(self, policy, now, lookups=None):
+        self.policy = policy
+        self.now = now
+        self.lookups = lookups or Lookups()
+        self._texts = {}
+        self._memo = {}
+
+    def text(self, kind, channel):
+        text = self._texts.get((kind, channel))
+        if text is None:
+            text = self._texts[kind, channel] = _Text(kind, channel, self.lookups.template(kind, channel))
+        return text
+
+    def rows(self, new):
+        """Outbox tuples for `new`: (reminder id, reminder kind, dossier) triples."""
+        policy = self.policy
+        include_leaders = policy.notify_leaders
+        self.lookups.prefetch_members(
+            pair for _pk, _kind, dossier in new for pair in _officer_groups(dossier, include_leaders)[1]
+        )
+        now = ops_now = connection.ops.adapt_datetimefield_value(self.now)
+        in_app, email = NotificationChannel.IN_APP, NotificationChannel.EMAIL
+        sent, pending = Notification.State.SENT, Notification.State.PENDING
+        rows = []
+        with translation.override(settings.LANGUAGE_CODE):
+            for reminder_pk, reminder_kind, dossier in new:
+                kind = f"reminder.{reminder_kind}"
+                users = responsible_officers(dossier, include_leaders=include_leaders, lookups=self.lookups)
+                if not users:
+                    continue
+                context = dossier_context(dossier, memo=self._memo)
+                link = officer_path(dossier, self._memo)
+                rendered = {}
+                for user in users:
+                    channels = [(in_app, "")]
+                    if policy.email_officers and user.email:
+                        channels.append((email, user.email))
+                    for channel, address in channels:
+                        text = self.text(kind, channel)
+                        texts = rendered.get(text.source)
+                        if texts is None:
+                            texts = rendered[text.source] = text.render(context)
+                        subject, body = texts
+                        is_app = channel == in_app
+                        rows.append(
+                            (
+                                f"reminder:{reminder_pk}:{user.pk}:{channel}"[:200],
+                                kind,
+                                str(channel),
+                                dossier.pk,
+                                user.pk,
+                                address,
+                                subject,
+                                body,
+                                link,
+                                str(sent if is_app else pending),
+                                0,
+                                ops_now,
+                                "",
+                                now,
+                                now if is_app else None,
+                                None,
+                            )
+                        )
+        return rows
+
+    def write(self, new):
+        """Write the notifications of `new` (in the caller's transaction); returns their number."""
+        return insert_notifications(self.rows(new)) if new else 0
 
 
 def officers_with_work():

@@ -1,21 +1,30 @@
 """The deadline scan: which open dossiers need a reminder now, working-day aware.
 
-Candidates are selected by two id-only queries, each served by a partial index on open
-dossiers (`dossier_open_due_idx` on `due_at`, `dossier_open_step_due_idx` on `step_due_at`),
-then loaded and handled in batches of `BATCH`, so a scan's cost follows the number of dossiers
-near or past a deadline, not the size of the table. Each reminder is a unique
-(dossier, kind, threshold) row created in its own transaction together with its notifications:
-running the scan twice, or from two beats at once, creates nothing new.
+The work is set-based. Candidates are selected by one query per reminder kind, each served by a
+partial index on open dossiers (`dossier_open_due_idx` on `due_at`, `dossier_open_step_due_idx`
+on `step_due_at`), and each skips, in SQL (`NOT EXISTS` on the unique reminder key), the
+dossiers that already have that reminder: a rerun is a handful of index scans returning
+nothing. The candidates are then loaded and handled in batches of `BATCH`, one transaction per
+batch: one `INSERT … ON CONFLICT DO NOTHING RETURNING` writes the batch's reminders and returns
+only the rows this scan actually inserted, and one insert writes the notifications of exactly
+those rows. Each reminder is a unique (dossier, kind, threshold) row: running the scan twice, or
+from two beats at once, creates nothing new, and a reminder's notifications are written once,
+in the transaction that created it.
 """
 
-from datetime import datetime, time, timedelta
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.contrib.auth import get_user_model
+from django.db import IntegrityError, connection, transaction
+from django.db.models import CharField, Exists, Func, OuterRef, Prefetch, Value, prefetch_related_objects
+from django.db.models.functions import Concat
 from django.urls import reverse
 from django.utils import timezone
 
 from procedures import deadlines
+from procedures.models import Agency
 
 from . import notifications
 from .models import (
@@ -29,8 +38,27 @@ from .models import (
     Status,
 )
 
-BATCH = 500
+BATCH = 1000
 RUNNING_STATUSES = tuple(s for s in OPEN_STATUSES if s not in PAUSED_STATUSES)
+# What the scan reads of a dossier (thresholds, recipients, the messages' placeholders). The
+# few agencies and officers they point to are read once per batch (prefetch), not joined to every
+# row: a dossier then costs one model instance instead of four.
+FIELDS = (
+    "code",
+    "applicant_name",
+    "procedure_snapshot",
+    "status",
+    "stage",
+    "received_at",
+    "due_at",
+    "original_due_at",
+    "step_due_at",
+    "procedure_id",
+    "receiving_agency_id",
+    "competent_agency_id",
+    "returning_agency_id",
+    "assignee_id",
+)
 
 
 def moment_key(moment):
@@ -39,7 +67,41 @@ def moment_key(moment):
     return timezone.localtime(moment).isoformat()
 
 
-def reminder_kinds(dossier, now, calendar, policy):
+def _midnight_after(day):
+    return timezone.make_aware(datetime.combine(day + timedelta(days=1), time.min))
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What every dossier of one scan is compared with, computed once per scan."""
+
+    now: datetime
+    today: date
+    working_today: bool
+    tomorrow: datetime  # start of tomorrow (local)
+    due_soon_last_day: date
+    due_soon_end: datetime  # midnight after the last due_soon day
+    prompt_last_day: date
+    prompt_end: datetime
+
+    @classmethod
+    def at(cls, now, calendar, policy):
+        today = timezone.localdate(now)
+        soon = calendar.add_working_days(today, policy.due_soon_working_days)
+        prompt = calendar.add_working_days(today, policy.extension_prompt_working_days)
+        return cls(
+            now=now,
+            today=today,
+            working_today=calendar.is_working_day(today),
+            tomorrow=timezone.make_aware(datetime.combine(today + timedelta(days=1), time.min)),
+            due_soon_last_day=soon,
+            due_soon_end=_midnight_after(soon),
+            prompt_last_day=prompt,
+            prompt_end=_midnight_after(prompt),
+        )
+
+
+def reminder_kinds(dossier, now, calendar, policy, limits=None):
     """The (kind, threshold) pairs a dossier deserves at `now`. Pure: no queries.
 
     * due_soon: due on one of the next `policy.due_soon_working_days` working days (not today);
@@ -48,21 +110,24 @@ def reminder_kinds(dossier, now, calendar, policy):
     * extension_prompt: due within `policy.extension_prompt_working_days` working days, not
       rescheduled yet and still at least one day before the due date (Art. 19.6, 12.5);
     * step_overdue: the current workflow step's deadline has passed (once per step deadline).
+
+    `limits` (the same for every dossier of a scan) may be passed to save recomputing them.
     """
     if dossier.status not in RUNNING_STATUSES:
         return []
+    limits = limits or Limits.at(now, calendar, policy)
     kinds = []
-    today = timezone.localdate(now)
+    today = limits.today
     due = dossier.due_at
     if due is not None:
         due_key = moment_key(due)
         due_day = timezone.localdate(due)
         if due < now:
-            if calendar.is_working_day(today):
+            if limits.working_today:
                 kinds.append((ReminderKind.OVERDUE, today.isoformat()))
         elif due_day == today:
             kinds.append((ReminderKind.DUE_TODAY, due_key))
-        elif due_day <= calendar.add_working_days(today, policy.due_soon_working_days):
+        elif due_day <= limits.due_soon_last_day:
             kinds.append((ReminderKind.DUE_SOON, due_key))
         # The letter can be issued in processing or approval (status 4; see workflow "extend"),
         # once, and at least one day before the due date.
@@ -70,7 +135,7 @@ def reminder_kinds(dossier, now, calendar, policy):
             dossier.original_due_at is None
             and dossier.status == Status.PROCESSING
             and today < due_day
-            and due_day <= calendar.add_working_days(today, policy.extension_prompt_working_days)
+            and due_day <= limits.prompt_last_day
         ):
             kinds.append((ReminderKind.EXTENSION_PROMPT, due_key))
     if dossier.step_due_at is not None and dossier.step_due_at < now:
@@ -83,25 +148,149 @@ def horizon(now, calendar, policy):
     furthest working day any threshold looks ahead to."""
     days = max(policy.due_soon_working_days, policy.extension_prompt_working_days)
     last_day = calendar.add_working_days(timezone.localdate(now), days)
-    return timezone.make_aware(datetime.combine(last_day + timedelta(days=1), time.min))
+    return _midnight_after(last_day)
 
 
-def candidate_ids(now, calendar, policy):
-    """Ids of running dossiers due before the horizon or whose step deadline has passed. Two
-    queries so that each is answered by its own partial index (an OR of both columns in one
-    query would make the planner fall back to a full scan without a bitmap-OR)."""
+def _utc_offset():
+    """The local zone's current UTC offset as isoformat() writes it ('+07:00')."""
+    return timezone.localtime().isoformat()[-6:]
+
+
+class LocalISO(Func):
+    """`moment_key()` in SQL: a timestamp as local ISO text ('2026-03-09T11:30:00+07:00', with
+    '.ffffff' when there are microseconds), so that the candidate queries can skip existing
+    reminders by their unique key. The offset is the zone's current one (Vietnam has a single
+    offset; in a zone with daylight saving time, deadlines in the other season would merely be
+    selected again). Only a filter: should it ever differ from Python's text for some row, that
+    row is selected again and its insert does nothing."""
+
+    output_field = CharField()
+    arity = 1
+
+    def as_postgresql(self, compiler, connection, **extra):
+        x, params = compiler.compile(self.source_expressions[0])
+        sql = f"(replace(to_char(({x}) AT TIME ZONE %s, 'YYYY-MM-DD\"T\"HH24:MI:SS.US'), '.000000', '') || %s)"
+        return sql, [*params, timezone.get_current_timezone_name(), _utc_offset()]
+
+    def as_sqlite(self, compiler, connection, **extra):
+        # SQLite stores UTC text ('YYYY-MM-DD HH:MM:SS[.ffffff]') and knows no time zones.
+        x, params = compiler.compile(self.source_expressions[0])
+        seconds = int(timezone.localtime().utcoffset().total_seconds())
+        sql = (
+            f"(strftime('%%Y-%%m-%%dT%%H:%%M:%%S', substr(({x}), 1, 19), '{seconds:+d} seconds')"
+            f" || CASE WHEN length(({x})) > 19 THEN '.' || substr(({x}), 21, 6) ELSE '' END || %s)"
+        )
+        return sql, [*params, *params, *params, _utc_offset()]
+
+    def as_sql(self, compiler, connection, **extra):
+        return "NULL", []  # other databases: no filter (every candidate is checked by its insert)
+
+
+def _missing(queryset, kind, threshold):
+    """Exclude the dossiers that already have the reminder (kind, threshold expression)."""
+    existing = Reminder.objects.filter(dossier=OuterRef("pk"), kind=kind, threshold=threshold)
+    return queryset.filter(~Exists(existing)).values_list("pk", flat=True)
+
+
+def candidate_ids(now, calendar, policy, limits=None):
+    """Ids of running dossiers that may need a new reminder at `now`: one query per kind, each
+    an index range on open dossiers (`due_at` or `step_due_at`) anti-joined with the reminders
+    already written. Together they select every dossier `reminder_kinds()` gives a pair that
+    does not exist yet (and, rarely, one whose pairs all exist: its inserts then do nothing)."""
+    limits = limits or Limits.at(now, calendar, policy)
     running = Dossier.objects.filter(status__in=OPEN_STATUSES).exclude(status__in=PAUSED_STATUSES).order_by()
-    ids = set(running.filter(due_at__lt=horizon(now, calendar, policy)).values_list("pk", flat=True))
-    ids.update(running.filter(step_due_at__lt=now).values_list("pk", flat=True))
+    due_key = LocalISO(OuterRef("due_at"))
+    queries = [
+        _missing(running.filter(due_at__gte=now, due_at__lt=limits.tomorrow), ReminderKind.DUE_TODAY, due_key),
+        _missing(
+            running.filter(due_at__gte=limits.tomorrow, due_at__lt=limits.due_soon_end),
+            ReminderKind.DUE_SOON,
+            due_key,
+        ),
+        _missing(
+            running.filter(
+                due_at__gte=limits.tomorrow,
+                due_at__lt=limits.prompt_end,
+                status=Status.PROCESSING,
+                original_due_at__isnull=True,
+            ),
+            ReminderKind.EXTENSION_PROMPT,
+            due_key,
+        ),
+        _missing(
+            running.filter(step_due_at__lt=now),
+            ReminderKind.STEP_OVERDUE,
+            Concat(OuterRef("stage"), Value(":"), LocalISO(OuterRef("step_due_at")), output_field=CharField()),
+        ),
+    ]
+    if limits.working_today:
+        queries.append(_missing(running.filter(due_at__lt=now), ReminderKind.OVERDUE, Value(limits.today.isoformat())))
+    ids = set()
+    for query in queries:
+        ids.update(query)
     return sorted(ids)
 
 
-def candidates(now, calendar, policy):
+def candidates(now, calendar, policy, limits=None):
     """The candidate dossiers, loaded in batches of BATCH (by id)."""
-    ids = candidate_ids(now, calendar, policy)
-    related = ("procedure", "receiving_agency", "competent_agency", "returning_agency", "assignee")
+    ids = candidate_ids(now, calendar, policy, limits)
+    related = (
+        Prefetch("returning_agency", queryset=Agency.objects.only("name")),
+        Prefetch("assignee", queryset=get_user_model().objects.only("is_active", "email")),
+    )
     for start in range(0, len(ids), BATCH):
-        yield list(Dossier.objects.filter(pk__in=ids[start : start + BATCH]).select_related(*related).order_by("pk"))
+        batch = list(Dossier.objects.filter(pk__in=ids[start : start + BATCH]).only(*FIELDS).order_by("pk"))
+        prefetch_related_objects(batch, *related)
+        # The procedure's name is only read when the snapshot has none (never, for dossiers
+        # received by this code): one query for all of those, not one per dossier.
+        prefetch_related_objects([d for d in batch if not d.procedure_snapshot.get("name")], "procedure")
+        yield batch
+
+
+def _insert_reminders(keys, now):
+    """INSERT the (dossier_id, kind, threshold) keys, skipping those that exist (written by an
+    earlier or a concurrent scan); returns {key: id} for the rows this statement inserted."""
+    created_at = connection.ops.adapt_datetimefield_value(now)
+    rows = notifications.insert_rows(
+        Reminder,
+        ("dossier", "kind", "threshold", "created_at"),
+        [(*key, created_at) for key in keys],
+        ignore_conflicts=True,
+        returning=("id", "dossier", "kind", "threshold"),
+    )
+    return {(dossier_id, kind, threshold): pk for pk, dossier_id, kind, threshold in rows}
+
+
+def _write(keys, wanted, now, writer):
+    """Insert the reminders `keys` and the notifications of those this scan actually inserted,
+    in one transaction. Another scan (a second beat, a re-delivered task) may have written some
+    of them first: their notifications were written in that scan's transaction."""
+    with transaction.atomic():
+        inserted = _insert_reminders(keys, now)
+        writer.write([(inserted[key], key[1], wanted[key]) for key in keys if key in inserted])
+    return len(inserted)
+
+
+def _handle(batch, now, calendar, policy, limits, writer):
+    wanted = {}
+    for dossier in batch:
+        for kind, threshold in reminder_kinds(dossier, now, calendar, policy, limits):
+            wanted[dossier.pk, str(kind), threshold] = dossier
+    keys = sorted(wanted)  # one order for every scan: concurrent inserts wait, never deadlock
+    if not keys:
+        return 0
+    try:
+        return _write(keys, wanted, now, writer)
+    except IntegrityError:
+        # Not a duplicate (those are skipped), but e.g. a dossier deleted since it was read:
+        # write the batch one reminder at a time, so that the others are not lost with it.
+        created = 0
+        for key in keys:
+            try:
+                created += _write([key], wanted, now, writer)
+            except IntegrityError:
+                continue
+        return created
 
 
 def scan(now=None):
@@ -110,30 +299,11 @@ def scan(now=None):
     now = now or timezone.now()
     calendar = deadlines.get_calendar()
     policy = ReminderPolicy.get()
-    lookups = notifications.Lookups()
+    limits = Limits.at(now, calendar, policy)
+    writer = notifications.ReminderWriter(policy, now)
     created = 0
-    for batch in candidates(now, calendar, policy):
-        wanted = {
-            (d.pk, kind, threshold): d for d in batch for kind, threshold in reminder_kinds(d, now, calendar, policy)
-        }
-        if not wanted:
-            continue
-        existing = set(
-            Reminder.objects.filter(
-                dossier_id__in={k[0] for k in wanted}, threshold__in={k[2] for k in wanted}
-            ).values_list("dossier_id", "kind", "threshold")
-        )
-        for key in sorted(wanted.keys() - existing):
-            dossier = wanted[key]
-            try:
-                with transaction.atomic():
-                    reminder = Reminder.objects.create(dossier=dossier, kind=key[1], threshold=key[2], created_at=now)
-                    notifications.on_reminder(reminder, dossier, policy, now, lookups=lookups)
-            except IntegrityError:
-                # Another scan (a second beat, a re-delivered task) created it first; its
-                # notifications were written in that scan's transaction.
-                continue
-            created += 1
+    for batch in candidates(now, calendar, policy, limits):
+        created += _handle(batch, now, calendar, policy, limits, writer)
     return created
 
 

@@ -600,3 +600,92 @@ def test_scan_cost_per_new_reminder_is_a_few_queries(office):
     per_reminder = (many_queries - few_queries) / (many - few)
     # Savepoint + reminder insert + one bulk insert of its notifications (+ the savepoint release).
     assert per_reminder <= 5, (few, few_queries, many, many_queries)
+
+
+@pytest.mark.django_db
+def test_scan_queries_are_the_same_for_5_or_50_due_dossiers_and_a_rerun_is_a_few_queries(office):
+    """Set-based: per batch one load, one insert of the reminders (returning the new rows), one
+    insert of their notifications; per scan one query per reminder kind (skipping, in SQL, the
+    dossiers already reminded), the policy, the calendar, the templates and the officers."""
+
+    def scan_cost(count, received):
+        for _ in range(count):
+            processing_dossier(office, received)
+        now = received + timedelta(days=2)  # Wednesday: due Thursday
+        with CaptureQueriesContext(connection) as first:
+            created = reminders.scan(now)
+        notes = Notification.objects.count()
+        with CaptureQueriesContext(connection) as rerun:
+            assert reminders.scan(now) == 0
+        assert Notification.objects.count() == notes
+        return created, len(first), len(rerun)
+
+    few, few_queries, few_rerun = scan_cost(5, vn(2026, 3, 2, 9, 0))
+    many, many_queries, many_rerun = scan_cost(50, vn(2026, 3, 16, 9, 0))
+    assert few == 5 * 2 and many >= 50 * 2  # due_soon and extension_prompt each
+    assert few_queries == many_queries, (few_queries, many_queries)
+    assert few_rerun == many_rerun <= 8, (few_rerun, many_rerun)
+
+
+@pytest.mark.django_db
+def test_a_rerun_selects_no_candidate_so_the_sql_thresholds_match_the_python_ones(office):
+    """The candidate queries skip existing reminders by their unique key, computed in SQL
+    (`LocalISO`): after a scan nothing is selected again, on SQLite as on PostgreSQL."""
+    for received in (vn(2026, 3, 2, 9, 0), vn(2026, 3, 3, 14, 17), vn(2026, 3, 4, 8, 0)):
+        processing_dossier(office, received)
+    office.receive(now=vn(2026, 3, 2, 9, 0))  # at intake: reception desk, step deadline
+    now = vn(2026, 3, 6, 10, 0)
+    calendar, policy = deadlines.get_calendar(), ReminderPolicy.get()
+    assert len(reminders.candidate_ids(now, calendar, policy)) == 4
+    created = reminders.scan(now)
+    assert {kind for kind, _threshold in Reminder.objects.values_list("kind", "threshold")} >= {
+        K.OVERDUE,
+        K.STEP_OVERDUE,
+        K.DUE_SOON,
+    }
+    assert created == Reminder.objects.count()
+    assert reminders.candidate_ids(now, calendar, policy) == []
+    # Microseconds and any zone: the SQL text is moment_key()'s.
+    moments = [vn(2026, 3, 9, 11, 30), vn(2026, 3, 9, 11, 30, 5, 120), vn(2026, 12, 31, 23, 59, 59, 999999)]
+    dossier = Dossier.objects.first()
+    Reminder.objects.bulk_create(
+        Reminder(dossier=dossier, kind=K.DUE_SOON, threshold=f"t{i}", created_at=m) for i, m in enumerate(moments)
+    )
+    rows = Reminder.objects.filter(threshold__startswith="t").annotate(key=reminders.LocalISO("created_at"))
+    assert sorted(r.key for r in rows) == sorted(reminders.moment_key(m) for m in moments)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_scan_racing_a_scan_that_holds_its_batch_writes_nothing_twice():
+    """The second scan's insert waits for the first's uncommitted rows, then skips them: each
+    reminder is counted and notified once, by the scan whose transaction wrote it."""
+    if connection.vendor != "postgresql":
+        pytest.skip("Needs PostgreSQL: SQLite serialises every write, so scans cannot race there.")
+    office = Office(days="3")
+    for _ in range(4):
+        processing_dossier(office, vn(2026, 3, 2, 9, 0))
+    now = vn(2026, 3, 5, 14, 0)
+    started, results, errors = threading.Event(), [], []
+
+    def second():
+        try:
+            started.wait(30)
+            results.append(("second", reminders.scan(now)))
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=second)
+    thread.start()
+    with transaction.atomic():
+        first = reminders.scan(now)  # rows written, not committed yet
+        started.set()
+        thread.join(2)  # the second scan is blocked on our rows
+        assert thread.is_alive()
+    thread.join(60)
+    assert errors == []
+    assert first == 8 and results == [("second", 0)]
+    assert Reminder.objects.count() == 8
+    assert Notification.objects.filter(kind__startswith="reminder.").count() == 16  # specialist + leader, in-app
