@@ -16,11 +16,14 @@ import tempfile
 from decimal import Decimal
 from functools import wraps
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import formats, timezone
+from django.utils.html import escape
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
 
@@ -218,6 +221,19 @@ def table_cells(filters, counts, path=None, **params):
     return [{"metric": key, "value": counts[key], "url": prefix + key} for key in stats.METRIC_KEYS]
 
 
+def cells_html(cells):
+    """The `<td>`s of a row of cells, written here rather than by a template loop: the template
+    engine spent more time on the table's hundreds of cells than on the rest of the page. The
+    same markup the template wrote: numbers localised, links escaped."""
+    number = formats.localize if settings.USE_THOUSAND_SEPARATOR else str
+    parts = []
+    for cell in cells:
+        value = cell["value"]
+        shown = f'<a href="{escape(cell["url"])}">{number(value)}</a>' if value else '<span class="st-zero">0</span>'
+        parts.append(f'<td data-metric="{escape(cell["metric"])}" data-value="{value}">{shown}</td>')
+    return mark_safe("".join(parts))  # noqa: S308 (every value above is escaped or an integer)
+
+
 def column_groups():
     groups = []
     for metric in stats.METRICS:
@@ -259,7 +275,7 @@ def table_rows(table, filters, path):
         else:
             cells = table_cells(filters, row, path, agency=row["agency"], field=row["field"], exact="1")
             fields_url = None
-        rows.append({**row, "cells": cells, "fields_url": fields_url})
+        rows.append({**row, "cells": cells, "cells_html": cells_html(cells), "fields_url": fields_url})
     return rows
 
 
@@ -312,7 +328,7 @@ def dashboard(request):
         table=table,
         group=group,
         rows=table_rows(table, filters, path),
-        total_cells=table_cells(filters, table.total),
+        total_cells_html=cells_html(table_cells(filters, table.total)),
         metrics=stats.METRICS,
         groups=column_groups(),
         rate_label=stats.RATE_LABEL,
