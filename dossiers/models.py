@@ -192,9 +192,13 @@ class Dossier(models.Model):
         indexes = [
             # Queues and reminder scans read open dossiers by deadline.
             models.Index(fields=["due_at"], name="dossier_open_due_idx", condition=Q(status__in=[1, 2, 4, 5, 6])),
-            # The reminder scan also looks for passed step deadlines.
+            # The reminder scan also looks for passed step deadlines; it needs the stage and status
+            # of each (an index-only scan: no heap visit per candidate on a rerun).
             models.Index(
-                fields=["step_due_at"], name="dossier_open_step_due_idx", condition=Q(status__in=[1, 2, 4, 5, 6])
+                fields=["step_due_at"],
+                include=["stage", "status"],
+                name="dossier_open_step_due_idx",
+                condition=Q(status__in=[1, 2, 4, 5, 6]),
             ),
             # Workspace queues (dossiers/selectors.py): each "arm" of a queue is an equality on one
             # agency column (or the assignee) and one status, read in (due_at, id) page order.
