@@ -183,8 +183,8 @@ def lookup_result(dossier):
     return {
         "code": dossier.code,
         "status": dossier.status,
-        "status_label": dossier.get_status_display(),
-        "status_text": str(STATUS_TEXT.get(dossier.status, dossier.get_status_display())),
+        "status_label": str(Status(dossier.status).label),
+        "status_text": str(STATUS_TEXT[dossier.status]),
         "procedure": {
             "code": snapshot.get("code") or dossier.procedure.code,
             "name": snapshot.get("name") or dossier.procedure.name,
@@ -199,6 +199,32 @@ def lookup_result(dossier):
         "missing_documents": missing,
         "returning_agency": {"name": agency.name, "address": agency.address, "phone": agency.phone},
         "timeline": citizen_timeline(dossier, events),
+    }
+
+
+def _json_moment(value):
+    """A datetime as DRF's DateTimeField writes it: ISO 8601 in the current time zone."""
+    if value is None:
+        return None
+    text = timezone.localtime(value).isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+def lookup_json(result):
+    """`lookup_result()` as the API sends it: exactly what `LookupResultSerializer` would write
+    (a test keeps them equal), without building that serializer's 30 fields on every lookup, the
+    hottest public request."""
+    moments = ("submitted_at", "received_at", "due_at", "finished_at", "returned_at")
+    return {
+        **result,
+        **{name: _json_moment(result[name]) for name in moments},
+        "procedure": {key: str(value) for key, value in result["procedure"].items()},
+        "missing_documents": [str(item) for item in result["missing_documents"]],
+        "returning_agency": {key: str(value) for key, value in result["returning_agency"].items()},
+        "timeline": [
+            {"at": _json_moment(entry["at"]), "text": str(entry["text"]), "details": [str(d) for d in entry["details"]]}
+            for entry in result["timeline"]
+        ],
     }
 
 

@@ -351,7 +351,7 @@ class LookupView(APIView):
                 response = Response({"detail": str(lookup.NOT_FOUND_MESSAGE)}, status=http.HTTP_404_NOT_FOUND)
             else:
                 attempt.succeeded()
-                response = Response(LookupResultSerializer(lookup.lookup_result(dossier)).data)
+                response = Response(lookup.lookup_json(lookup.lookup_result(dossier)))
         response["Cache-Control"] = "no-store"
         return response
 

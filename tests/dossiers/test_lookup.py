@@ -2,6 +2,7 @@
 the right PIN, no personal data beyond a masked name, and a per-address throttle that holds under
 concurrent requests."""
 
+import json
 import threading
 from datetime import timedelta
 
@@ -10,6 +11,7 @@ import time_machine
 from django.conf import settings
 from django.db import connection, connections
 from django.test import Client
+from django.utils import translation
 
 from dossiers import throttle
 from dossiers.models import ThrottleCounter
@@ -346,3 +348,25 @@ def test_the_counters_table_is_unlogged_on_postgresql(db):
     with connection.cursor() as cursor:
         cursor.execute("SELECT relpersistence FROM pg_class WHERE relname = %s", [ThrottleCounter._meta.db_table])
         assert cursor.fetchone() == ("u",)
+
+
+def test_the_api_body_is_what_the_documented_serializer_writes(client, office, frozen):
+    """The lookup writes its JSON itself (the hottest public request); it must stay exactly what
+    LookupResultSerializer, the schema's description of it, would write."""
+    from dossiers import lookup as lookup_module
+    from dossiers.api.serializers import LookupResultSerializer
+
+    waiting, _pin = office.receive(missing_documents=["Giấy chứng sinh (bản chính)"])
+    dossier, pin = office.receive()
+    frozen.shift(timedelta(hours=2))
+    office.act(dossier, "assign")
+    frozen.shift(timedelta(days=20))  # overdue
+    dossier.refresh_from_db()
+    for language in ("vi", "en"):
+        with translation.override(language):
+            for each in (waiting, dossier):
+                result = lookup_module.lookup_result(each)
+                assert lookup_module.lookup_json(result) == LookupResultSerializer(result).data
+    body = lookup(client, dossier.code, pin).json()
+    with translation.override("vi"):
+        assert body == json.loads(json.dumps(LookupResultSerializer(lookup_module.lookup_result(dossier)).data))
