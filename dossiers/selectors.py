@@ -3,7 +3,7 @@
 Every queue is a filter of `Dossier.objects.visible_to(user)` (the one scoping rule). "Waiting
 for me" is derived from the workflow table, so it can never disagree with the actions the
 dossier page offers. Lists are ordered by (due_at, id), dossiers without a due date last, and
-paginated by keyset: a page costs one query whatever the size of the table, and there is no
+paginated by keyset: a page costs two queries whatever the size of the table, and there is no
 COUNT(*) over the table anywhere.
 
 How a page stays cheap with a million dossiers: a queue is also described as a list of disjoint
@@ -21,7 +21,6 @@ from datetime import datetime
 
 from django.db import connection
 from django.db.models import F, Q
-from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from procedures import deadlines
@@ -181,10 +180,14 @@ def queue_arms(user, name, now=None, *, soon_end=None):
     raise ValueError(f"Unknown queue {name!r}; expected one of {', '.join(QUEUES)}.")
 
 
-def with_arms(queryset, arms):
+def with_arms(queryset, arms, loader=None):
     """Attach the arms to the queryset that `keyset_page` receives (they do not survive a clone:
-    a queryset filtered further is paginated the plain way)."""
+    a queryset filtered further is paginated the plain way). `loader` — the user's visible
+    dossiers, without the queue's filter — loads the rows of the ids the arms give: the arms
+    already are the queue (a test checks that their union is exactly the queue), and compiling and
+    planning the queue's whole filter again cost more than reading the page."""
     queryset.queue_arms = arms
+    queryset.queue_loader = loader
     return queryset
 
 
@@ -194,6 +197,17 @@ _OPERATORS = {"exact": "=", "gt": ">", "gte": ">=", "lt": "<"}
 
 class _NotSimple(Exception):
     """A condition `_where` does not translate; the ORM compiles that arm instead."""
+
+
+def _placeholder(value, params):
+    """Integers (ids, statuses) are written into the SQL: a province-wide officer's arms repeat the
+    same agency lists dozens of times, and binding hundreds of parameters on the client cost more
+    than the query. `int()` of an int is the number's own digits, nothing else; every other value
+    stays a parameter."""
+    if type(value) is int:
+        return str(int(value))
+    params.append(value)
+    return "%s"
 
 
 def _where(condition, params):
@@ -216,14 +230,10 @@ def _where(condition, params):
                 sql = f"{quoted} IS {'' if value else 'NOT '}NULL"
             elif lookup == "in":
                 values = [field.get_db_prep_value(item, connection) for item in value]
-                if not values:
-                    sql = "1 = 0"
-                else:
-                    params.extend(values)
-                    sql = f"{quoted} IN ({', '.join(['%s'] * len(values))})"
+                sql = f"{quoted} IN ({', '.join(_placeholder(v, params) for v in values)})" if values else "1 = 0"
             else:
-                params.append(field.get_db_prep_value(value, connection))
-                sql = f"{quoted} {_OPERATORS[lookup or 'exact']} %s"
+                placeholder = _placeholder(field.get_db_prep_value(value, connection), params)
+                sql = f"{quoted} {_OPERATORS[lookup or 'exact']} {placeholder}"
         parts.append(f"({sql})")
     if not parts:
         return "1 = 1"
@@ -285,7 +295,7 @@ def queue(user, name, now=None):
     base = visible(user)
     soon_end = due_soon_end(now) if name == "due_soon" else None
     queryset = filter_queue(base, user, name, now, soon_end=soon_end)
-    return with_arms(queryset, queue_arms(user, name, now, soon_end=soon_end))
+    return with_arms(queryset, queue_arms(user, name, now, soon_end=soon_end), loader=base)
 
 
 def approvals(user):
@@ -294,7 +304,7 @@ def approvals(user):
     base = visible(user)
     condition = Q(status=Status.PROCESSING, stage=Stage.APPROVAL)
     queryset = base.filter(condition, competent_agency_id__in=agency_ids)
-    return with_arms(queryset, column_arms(condition, [("competent", agency_ids)]))
+    return with_arms(queryset, column_arms(condition, [("competent", agency_ids)]), loader=base)
 
 
 def queue_counts(user, now=None, cap=99):
@@ -352,25 +362,36 @@ def keyset_page(queryset, after=None, size=PAGE_SIZE):
     """One page of `queryset` ordered by (due_at, id), dossiers without a due date last.
 
     `after` is the cursor of the previous page (None for the first). Returns
-    `(items, next_cursor)`; next_cursor is None on the last page. One query: one row more than
+    `(items, next_cursor)`; next_cursor is None on the last page. One row more than
     the page is fetched to know whether another page follows. Raises InvalidCursor.
 
     A queryset from `queue` or `approvals` carries its arms: the page's ids are then read from the
-    arms in index order (see `arms_sql`) and the rows loaded with the queue's own filter."""
+    arms in index order (see `arms_sql`, a first query) and the rows loaded, within the user's
+    visible dossiers, by those ids (a second)."""
     position = decode_cursor(after) if after else None
     arms = getattr(queryset, "queue_arms", None)
-    queryset = keyset_order(queryset)
     if arms is not None:
         if not arms:
             return [], None
         ids_sql, params = arms_sql(arms, position, size + 1)
-        queryset = queryset.filter(pk__in=RawSQL(ids_sql, params))  # noqa: S611 (compiled SQL, parameters)
+        # Two small queries rather than one: planning the page's joins around the arms' union as a
+        # sub-query cost several times their execution (7 ms against 2 ms for a province officer).
+        with connection.cursor() as cursor:
+            cursor.execute(ids_sql, params)
+            ids = [row[0] for row in cursor.fetchall()]
+        if not ids:
+            return [], None
+        loader = getattr(queryset, "queue_loader", None)
+        queryset = keyset_order(queryset if loader is None else loader).filter(pk__in=ids)
     elif position is not None:
+        queryset = keyset_order(queryset)
         due_at, pk = position
         if due_at is None:
             queryset = queryset.filter(due_at__isnull=True, id__gt=pk)
         else:
             queryset = queryset.filter(Q(due_at__gt=due_at) | Q(due_at=due_at, id__gt=pk) | Q(due_at__isnull=True))
+    else:
+        queryset = keyset_order(queryset)
     rows = list(queryset[: size + 1])
     items = rows[:size]
     next_cursor = encode_cursor(items[-1].due_at, items[-1].pk) if len(rows) > size else None
