@@ -207,12 +207,25 @@ class Dossier(models.Model):
         ordering = ["-submitted_at", "-id"]
         indexes = [
             # Queues and reminder scans read open dossiers by deadline.
-            models.Index(fields=["due_at"], name="dossier_open_due_idx", condition=Q(status__in=[1, 2, 4, 5, 6])),
+            # (id and status included: the reminder scan's candidate queries read it index-only.)
+            models.Index(
+                fields=["due_at"],
+                include=["id", "status"],
+                name="dossier_open_due_idx",
+                condition=Q(status__in=[1, 2, 4, 5, 6]),
+            ),
+            # The extension prompt: dossiers in processing never rescheduled, by due date.
+            models.Index(
+                fields=["due_at"],
+                include=["id"],
+                name="dossier_extension_prompt_idx",
+                condition=Q(status=4, original_due_at__isnull=True),
+            ),
             # The reminder scan also looks for passed step deadlines; it needs the stage and status
             # of each (an index-only scan: no heap visit per candidate on a rerun).
             models.Index(
                 fields=["step_due_at"],
-                include=["stage", "status"],
+                include=["id", "stage", "status"],
                 name="dossier_open_step_due_idx",
                 condition=Q(status__in=[1, 2, 4, 5, 6]),
             ),
