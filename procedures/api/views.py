@@ -29,6 +29,18 @@ from .serializers import (
 
 extra_urlpatterns = []
 
+# The columns of ProcedureListSerializer.
+LIST_COLUMNS = (
+    "code",
+    "name",
+    "level",
+    "service_level",
+    "processing_days",
+    "fee_vnd",
+    "field__code",
+    "field__name",
+)
+
 CODE_PARAMETER = OpenApiParameter(
     "code", OpenApiTypes.STR, OpenApiParameter.PATH, description=_("National procedure code, e.g. 1.001193.")
 )
@@ -104,7 +116,8 @@ class ProcedureViewSet(CodeLookupMixin, viewsets.ReadOnlyModelViewSet):
     def get_queryset(self):
         procedures = Procedure.objects.published().select_related("field")
         if self.action == "list":
-            return procedures
+            # Only what the list shows: the long texts (steps, legal basis…) stay in the database.
+            return procedures.only(*LIST_COLUMNS)
         return procedures.prefetch_related("agencies", "documents", "workflow_steps__agency")
 
     def get_serializer_class(self):
