@@ -678,3 +678,17 @@ def test_range_and_prefix_terms_add_up_every_day_exactly_once(today):
         for direction in ("forward", "backward"):
             prefix = sum(value[d] for d in days if d <= last)
             assert evaluate(stats.prefix_terms(last, direction, today)) == prefix, (last, direction)
+
+
+def test_the_table_cells_written_in_python_escape_what_they_show():
+    from dossiers.stats_views import cells_html
+
+    html = cells_html(
+        [
+            {"metric": 'received"><b>', "value": 3, "url": '/thong-ke/ho-so/?agency="><script>x</script>&metric=a'},
+            {"metric": "finished", "value": 0, "url": "/x"},
+        ]
+    )
+    assert "<script>" not in html and "<b>" not in html
+    assert '&quot;&gt;&lt;script&gt;x&lt;/script&gt;&amp;metric=a">3</a>' in html
+    assert '<td data-metric="finished" data-value="0"><span class="st-zero">0</span></td>' in html
