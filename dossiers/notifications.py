@@ -177,12 +177,7 @@ def render_text(kind, channel, context, template=None, lookups=None):
     else:
         row = NotificationTemplate.objects.filter(kind=kind, channel=channel, active=True).first()
     with translation.override(settings.LANGUAGE_CODE):
-        if row is not None:
-            try:
-                return _render(row.subject, row.body, context)
-            except Exception:  # compile or render error in an admin's text
-                log.exception("notification template %s/%s is broken; using the default text", kind, channel)
-        return _render(*DEFAULT_TEXTS[kind], context)
+        return _Text(kind, channel, row).render(context)
 
 
 def _fmt(dt):
@@ -302,11 +297,9 @@ def sample_context(kind):
 
 
 def outbox_row(*, kind, channel, key, subject, body, dossier=None, recipient=None, address="", link="", now=None):
-    """An unsaved outbox row. In-app rows are delivered by being written: they are stored as
-    sent, so the pending index (and the delivery query) only holds rows that still have to leave
-    the building."""
+    """An unsaved outbox row (its state: `delivery_state`)."""
     now = now or timezone.now()
-    in_app = channel == NotificationChannel.IN_APP
+    state, sent_at = delivery_state(channel, now)
     return Notification(
         dedupe_key=key[:200],
         kind=kind,
@@ -319,9 +312,18 @@ def outbox_row(*, kind, channel, key, subject, body, dossier=None, recipient=Non
         link=link,
         created_at=now,
         next_attempt_at=now,
-        state=Notification.State.SENT if in_app else Notification.State.PENDING,
-        sent_at=now if in_app else None,
+        state=state,
+        sent_at=sent_at,
     )
+
+
+def delivery_state(channel, now):
+    """(state, sent_at) of a new outbox row: in-app rows are delivered by being written, so they
+    are stored as sent and the pending index (and the delivery query) only holds rows that still
+    have to leave the building."""
+    if channel == NotificationChannel.IN_APP:
+        return Notification.State.SENT, now
+    return Notification.State.PENDING, None
 
 
 def queue(**kwargs):
@@ -511,7 +513,9 @@ NOTIFICATION_COLUMNS = (
 
 
 def max_query_params():
-    """How many parameters one statement may carry on this database."""
+    """How many parameters one statement may carry on this database: SQLite's real limit (32,766
+    since 3.32), where Django's `bulk_batch_size` assumes the old 999, which would split a scan's
+    notifications into a statement per 62 rows."""
     if connection.vendor == "sqlite":
         import sqlite3
 
@@ -607,9 +611,8 @@ class ReminderWriter:
         self.lookups.prefetch_members(
             pair for _pk, _kind, dossier in new for pair in _officer_groups(dossier, include_leaders)[1]
         )
-        now = ops_now = connection.ops.adapt_datetimefield_value(self.now)
+        now = connection.ops.adapt_datetimefield_value(self.now)
         in_app, email = NotificationChannel.IN_APP, NotificationChannel.EMAIL
-        sent, pending = Notification.State.SENT, Notification.State.PENDING
         rows = []
         with translation.override(settings.LANGUAGE_CODE):
             for reminder_pk, reminder_kind, dossier in new:
@@ -630,7 +633,7 @@ class ReminderWriter:
                         if texts is None:
                             texts = rendered[text.source] = text.render(context)
                         subject, body = texts
-                        is_app = channel == in_app
+                        state, sent_at = delivery_state(channel, now)
                         rows.append(
                             (
                                 f"reminder:{reminder_pk}:{user.pk}:{channel}"[:200],
@@ -642,12 +645,12 @@ class ReminderWriter:
                                 subject,
                                 body,
                                 link,
-                                str(sent if is_app else pending),
+                                str(state),
                                 0,
-                                ops_now,
+                                now,
                                 "",
                                 now,
-                                now if is_app else None,
+                                sent_at,
                                 None,
                             )
                         )
