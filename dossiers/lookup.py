@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext, pgettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
+from rest_framework import serializers
 
 from . import throttle
 from .models import Dossier, Stage, Status, hash_pin
@@ -202,12 +203,8 @@ def lookup_result(dossier):
     }
 
 
-def _json_moment(value):
-    """A datetime as DRF's DateTimeField writes it: ISO 8601 in the current time zone."""
-    if value is None:
-        return None
-    text = timezone.localtime(value).isoformat()
-    return text[:-6] + "Z" if text.endswith("+00:00") else text
+# The serializer's own date-time field (ISO 8601 in the current time zone), used on its own.
+_json_moment = serializers.DateTimeField().to_representation
 
 
 def lookup_json(result):

@@ -19,20 +19,6 @@ from .search import MAX_QUERY_LENGTH, search_procedures
 PAGE_SIZE = 20
 MAX_PAGE = 10_000
 
-# Columns the list shows; the long texts (steps, legal basis, …) stay in the database.
-LIST_COLUMNS = (
-    "code",
-    "name",
-    "level",
-    "service_level",
-    "processing_days",
-    "processing_time_text",
-    "fee_vnd",
-    "fee_text",
-    "field__code",
-    "field__name",
-)
-
 
 def published_fields():
     """Fields with at least one published procedure, with `procedure_count` (one query)."""
@@ -109,7 +95,7 @@ def procedure_list(request):
         return render(request, "procedures/procedure_list.html", context, status=400)
 
     data = form.cleaned_data
-    procedures = Procedure.objects.published().select_related("field").only(*LIST_COLUMNS)
+    procedures = Procedure.objects.published().for_list()
     if data["field"]:
         procedures = procedures.filter(field__code=data["field"])
     if data["agency"]:

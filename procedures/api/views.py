@@ -29,17 +29,6 @@ from .serializers import (
 
 extra_urlpatterns = []
 
-# The columns of ProcedureListSerializer.
-LIST_COLUMNS = (
-    "code",
-    "name",
-    "level",
-    "service_level",
-    "processing_days",
-    "fee_vnd",
-    "field__code",
-    "field__name",
-)
 
 CODE_PARAMETER = OpenApiParameter(
     "code", OpenApiTypes.STR, OpenApiParameter.PATH, description=_("National procedure code, e.g. 1.001193.")
@@ -114,11 +103,10 @@ class ProcedureViewSet(CodeLookupMixin, viewsets.ReadOnlyModelViewSet):
     pagination_class = CataloguePagination
 
     def get_queryset(self):
-        procedures = Procedure.objects.published().select_related("field")
+        procedures = Procedure.objects.published()
         if self.action == "list":
-            # Only what the list shows: the long texts (steps, legal basis…) stay in the database.
-            return procedures.only(*LIST_COLUMNS)
-        return procedures.prefetch_related("agencies", "documents", "workflow_steps__agency")
+            return procedures.for_list()
+        return procedures.select_related("field").prefetch_related("agencies", "documents", "workflow_steps__agency")
 
     def get_serializer_class(self):
         if self.action == "list":
