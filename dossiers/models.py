@@ -5,6 +5,7 @@ events, pauses, attachments and the per-agency daily code sequence.
 nothing else assigns it.
 """
 
+import functools
 import hashlib
 import hmac
 import secrets
@@ -72,12 +73,18 @@ class Outcome(models.TextChoices):
     LATE = "late", _("Late")
 
 
+@functools.cache
+def choice_labels(choices):
+    """{value: lazy label} of a choices class, built once (see `fast_display`)."""
+    return dict(choices.choices)
+
+
 def fast_display(field_name, choices):
     """A `get_<field>_display()` that looks the label up in a dictionary built once. Django's own
     rebuilds a hashable copy of the choices on every call, which made it the largest cost of list
     pages and of a 50-event history (hundreds of calls per request). Same result: the label in
     the active language, or the value itself when it is not a choice."""
-    labels = dict(choices.choices)
+    labels = choice_labels(choices)
 
     def display(self):
         value = getattr(self, field_name)

@@ -241,13 +241,19 @@ def _where(condition, params):
     return f"NOT ({joined})" if condition.negated else joined
 
 
+def _page_order(prefix=""):
+    """SQL of the page order, (due_at, id) with undated dossiers last, on columns `prefix`due_at
+    and `prefix`id (the same order as `keyset_order`)."""
+    due, pk = f"{prefix}due_at", f"{prefix}id"
+    if connection.features.supports_order_by_nulls_modifier:
+        return f"{due} ASC NULLS LAST, {pk} ASC"
+    return f"{due} IS NULL, {due} ASC, {pk} ASC"
+
+
 def _arm_select(condition, limit):
     """(sql, params): the ids and due dates of the first `limit` dossiers matching `condition`, in
     page order."""
-    if connection.features.supports_order_by_nulls_modifier:
-        order = '"due_at" ASC NULLS LAST, "id" ASC'
-    else:
-        order = '"due_at" IS NULL, "due_at" ASC, "id" ASC'
+    order = _page_order()
     params = []
     try:
         where = _where(condition, params)
@@ -278,10 +284,7 @@ def arms_sql(arms, after, limit):
             sql, arm_params = _arm_select(arm & window, limit)
             parts.append(f"SELECT * FROM ({sql}) a{len(parts)}")  # noqa: S608 (compiled SQL)
             params.extend(arm_params)
-    if connection.features.supports_order_by_nulls_modifier:
-        order = "u.due_at ASC NULLS LAST, u.id ASC"
-    else:
-        order = "u.due_at IS NULL, u.due_at ASC, u.id ASC"
+    order = _page_order("u.")
     union = " UNION ALL ".join(parts)
     # Only compiled SQL and constants are joined here; every value stays a parameter.
     # DISTINCT: a dossier received and handled by the same agency comes out of two arms.
@@ -383,15 +386,14 @@ def keyset_page(queryset, after=None, size=PAGE_SIZE):
             return [], None
         loader = getattr(queryset, "queue_loader", None)
         queryset = keyset_order(queryset if loader is None else loader).filter(pk__in=ids)
-    elif position is not None:
-        queryset = keyset_order(queryset)
-        due_at, pk = position
-        if due_at is None:
-            queryset = queryset.filter(due_at__isnull=True, id__gt=pk)
-        else:
-            queryset = queryset.filter(Q(due_at__gt=due_at) | Q(due_at=due_at, id__gt=pk) | Q(due_at__isnull=True))
     else:
         queryset = keyset_order(queryset)
+        if position is not None:
+            due_at, pk = position
+            if due_at is None:
+                queryset = queryset.filter(due_at__isnull=True, id__gt=pk)
+            else:
+                queryset = queryset.filter(Q(due_at__gt=due_at) | Q(due_at=due_at, id__gt=pk) | Q(due_at__isnull=True))
     rows = list(queryset[: size + 1])
     items = rows[:size]
     next_cursor = encode_cursor(items[-1].due_at, items[-1].pk) if len(rows) > size else None

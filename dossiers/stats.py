@@ -755,6 +755,10 @@ def range_terms(first, last, today=None):
     return terms
 
 
+# A prefix sum (every delta up to a day) is read forwards or backwards: see `prefix_terms`.
+BACKWARD_DAYS = 366
+
+
 def prefix_terms(last, direction="auto", today=None):
     """Signed terms summing every delta up to the end of `last`: forwards (month rows before, day
     rows of its month) or backwards (the all-time total minus what follows) — backwards for days of
@@ -790,10 +794,6 @@ def _sign(plus, minus):
     if minus is not None:
         whens.append(When(minus, then=Value(-1)))
     return Case(*whens, default=Value(0), output_field=IntegerField())
-
-
-# A prefix sum (every delta up to a day) is read forwards or backwards: see `prefix_terms`.
-BACKWARD_DAYS = 366
 
 
 def counter_sums(filters, direction="auto"):
