@@ -46,10 +46,11 @@ test-postgres: install $(AXE) ## The whole suite against local PostgreSQL + Redi
 	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/motcua} \
 	REDIS_URL=$${REDIS_URL:-redis://127.0.0.1:6379/0} $(VENV)/bin/pytest
 
-lint: install ## ruff check + format check + missing migrations
+lint: install ## ruff check + format check + missing migrations + import contracts (lint-imports)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	DEBUG=1 $(PY) manage.py makemigrations --check --dry-run
+	$(VENV)/bin/lint-imports --no-cache
 
 format: install ## Format and autofix with ruff
 	$(VENV)/bin/ruff format .

@@ -103,7 +103,7 @@ class AuditEntry(models.Model):
     @classmethod
     def record(cls, kind, *, request=None, user=None, username="", status_code=None, **data):
         """Append one entry. `request` gives the address, path (without query string) and method."""
-        from dossiers.throttle import client_ip
+        from accounts.network import client_ip
 
         entry = cls(kind=kind, status_code=status_code, data=data)
         if request is not None:

@@ -3,7 +3,7 @@
 from django.conf import settings
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from dossiers.permissions import agencies_with_role
+from accounts.roles import agencies_with_role
 from procedures.models import Role
 
 VERIFY = "verify"

@@ -321,7 +321,8 @@ class Bench:
         from django.contrib.auth import get_user_model
         from django.test import Client
 
-        from dossiers import bench_data, selectors
+        from bench import data as bench_data
+        from dossiers import selectors
         from dossiers.models import Dossier, Stage, Status
         from procedures.models import Agency, Procedure
 
@@ -741,8 +742,9 @@ class Bench:
         from django.test.utils import CaptureQueriesContext
         from django.utils import timezone
 
-        from dossiers import reminders
-        from dossiers.models import Dossier, Reminder
+        from dossiers.models import Dossier
+        from notifications import reminders
+        from notifications.models import Reminder
 
         now = timezone.now()
         soon = Dossier.objects.open().filter(due_at__gte=now, due_at__lt=now + _days(3)).count()

@@ -5,6 +5,9 @@ import os
 
 from motcua.settings import *  # noqa: F403
 
+if "bench" not in INSTALLED_APPS:  # noqa: F405
+    INSTALLED_APPS = [*INSTALLED_APPS, "bench"]  # noqa: F405
+
 # The constant-JSON floor (bench/floor_views.py) answers only when this is set.
 BENCH_FLOOR = True
 # motcua/urls.py plus the floor view; every other URL is the production one.

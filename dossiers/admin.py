@@ -3,7 +3,7 @@
 A dossier's status changes only through the workflow service (`dossiers.services.dossier_act`),
 so the admin shows dossiers, their events, pauses and attachments but never edits, adds or
 deletes them; events are append-only everywhere. Throttle counters are shown for diagnosis.
-Reminders and notifications have their own admin module, `dossiers/admin_notifications.py`.
+Reminders and notifications have their own admin, in the `notifications` app.
 """
 
 from django.contrib import admin
@@ -12,7 +12,6 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from . import admin_notifications  # noqa: F401 - registers the reminder and notification admin
 from .models import Attachment, Dossier, DossierEvent, Pause, ThrottleCounter
 
 

@@ -26,10 +26,10 @@ from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts.roles import user_roles
 from procedures.models import Role
 
 from .models import Attachment, Dossier, DossierEvent
-from .permissions import user_roles
 
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024
 HEAD_BYTES = 8192

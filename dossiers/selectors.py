@@ -23,10 +23,11 @@ from django.db import connection
 from django.db.models import F, Q
 from django.utils import timezone
 
+from accounts import roles as permissions
 from procedures import deadlines
 from procedures.models import Role
 
-from . import permissions, workflow
+from . import workflow
 from .models import OPEN_STATUSES, PAUSED_STATUSES, Dossier, Stage, Status
 
 QUEUES = ("waiting", "mine", "due_soon", "overdue", "supplement")

@@ -20,10 +20,11 @@ from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
+from accounts import roles as permissions
 from procedures import deadlines
 from procedures.models import Agency, Role
 
-from . import notifications, permissions, stats, workflow
+from . import signals, workflow
 from .models import (
     OPEN_STATUSES,
     Channel,
@@ -256,9 +257,9 @@ def dossier_create(
             data={**data, "due_at": _iso(dossier.due_at)},
             created_at=now,
         )
-        # Citizen notifications are outbox rows in this same transaction (never a broker call).
-        notifications.on_dossier_event(dossier, event)
-        stats.record(dossier, event)
+        # Listeners (notifications' outbox rows, the statistics counters) write in this same
+        # transaction: never a broker call, and a failing listener rolls the creation back.
+        signals.transition(dossier, event)
     return dossier, pin
 
 
@@ -333,8 +334,7 @@ def dossier_act(*, dossier, actor, action, comment="", now=None, system=False, *
             step_outcome=judge(now, closing_step_due) if step_closed and closing_step_due else "",
             created_at=now,
         )
-        notifications.on_dossier_event(locked, event)
-        stats.record(locked, event)
+        signals.transition(locked, event)
     dossier.refresh_from_db()
     return locked
 

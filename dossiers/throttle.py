@@ -25,6 +25,8 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
+from accounts.network import client_ip
+
 from .models import ThrottleCounter
 
 LOOKUP_MAX_FAILURES = 10
@@ -38,19 +40,6 @@ def max_failures():
 
 def window_seconds():
     return max(1, int(getattr(settings, "LOOKUP_WINDOW_SECONDS", LOOKUP_WINDOW_SECONDS)))
-
-
-def client_ip(request):
-    """The client's address: REMOTE_ADDR, or, behind `TRUSTED_PROXY_COUNT` reverse proxies, the
-    X-Forwarded-For entry the outermost trusted proxy appended (entries further left are
-    whatever the client chose to send and cannot be trusted)."""
-    remote = request.META.get("REMOTE_ADDR", "") or ""
-    proxies = int(getattr(settings, "TRUSTED_PROXY_COUNT", 0) or 0)
-    if proxies > 0:
-        forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if part.strip()]
-        if forwarded:
-            return forwarded[-min(proxies, len(forwarded))]
-    return remote
 
 
 def client_key(request):

@@ -5,7 +5,7 @@ dossiers/lookup.py (citizen lookup), dossiers/pdf.py (printed forms)."""
 
 from django.urls import path
 
-from . import inbox, lookup, pdf, views
+from . import lookup, pdf, views
 
 app_name = "dossiers"
 urlpatterns = [
@@ -19,7 +19,4 @@ urlpatterns = [
     path("can-bo/ho-so/<str:code>/hanh-dong/<slug:action>/", views.act, name="act"),
     path("can-bo/ho-so/<str:code>/in/<slug:form>.pdf", pdf.form_pdf, name="pdf"),
     path("can-bo/tep/<int:pk>/", views.attachment_download, name="attachment"),
-    path("can-bo/thong-bao/", inbox.inbox, name="inbox"),
-    path("can-bo/thong-bao/da-doc/", inbox.mark_read, name="inbox_read_all"),
-    path("can-bo/thong-bao/<int:pk>/da-doc/", inbox.mark_read, name="inbox_read"),
 ]

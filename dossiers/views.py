@@ -24,10 +24,11 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
+from accounts import roles as permissions
 from procedures.models import Agency, Procedure, Role
 from procedures.search import QueryTooLong, search_procedures
 
-from . import attachments, pdf, permissions, selectors, workflow
+from . import attachments, pdf, selectors, workflow
 from .forms import ProcedurePickForm, QueueForm, ReceptionForm
 from .models import Attachment, Channel, Dossier, Stage, Status
 from .services import (

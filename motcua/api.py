@@ -3,9 +3,9 @@
 from django.urls import include, path
 from rest_framework.routers import DefaultRouter
 
-from dossiers.api import stats as stats_api
 from dossiers.api import views as dossier_views
 from procedures.api import views as procedure_views
+from reporting.api import views as stats_api
 
 router = DefaultRouter()
 procedure_views.register(router)

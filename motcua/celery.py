@@ -1,4 +1,4 @@
-"""The Celery app. Tasks live in the apps (`dossiers/tasks.py`); the beat schedule is below."""
+"""The Celery app. Tasks live in the apps (`notifications/tasks.py`); the beat schedule is below."""
 
 import os
 
@@ -12,6 +12,8 @@ app.autodiscover_tasks()
 
 # One static entry: the tick reads the admin-editable ReminderPolicy (scan interval, office
 # hours, digest time) from the database, so admins change the schedule without a deploy.
+# Task names are a wire format: queued messages name them, so they kept their pre-split names
+# (`dossiers.tasks.*`) when the tasks moved to notifications/tasks.py.
 app.conf.beat_schedule = {
     "motcua-tick": {"task": "dossiers.tasks.tick", "schedule": 60.0, "options": {"expires": 55}},
 }

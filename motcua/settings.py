@@ -61,9 +61,16 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "procedures",
-    "dossiers",
     "accounts",
+    "dossiers",
+    "notifications",
+    "reporting",
 ]
+# The benchmark's tools (`manage.py seed_bench`): development machines only (and the test and
+# benchmark settings, which add the app themselves). Never installed by a production deployment.
+BENCH_TOOLS = env.bool("BENCH_TOOLS", default=DEBUG)
+if BENCH_TOOLS:
+    INSTALLED_APPS.append("bench")
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
@@ -97,7 +104,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "dossiers.inbox.context_processor",
+                "notifications.inbox.context_processor",
             ],
         },
     },
@@ -155,7 +162,7 @@ AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
-AXES_CLIENT_IP_CALLABLE = "dossiers.throttle.client_ip"  # honours TRUSTED_PROXY_COUNT
+AXES_CLIENT_IP_CALLABLE = "accounts.network.client_ip"  # honours TRUSTED_PROXY_COUNT
 AXES_LOCKOUT_CALLABLE = "accounts.views.lockout"
 AXES_VERBOSE = False
 
@@ -195,9 +202,29 @@ STORAGES = {
 }
 
 # --- E-mail -----------------------------------------------------------------------
-EMAIL_BACKEND = env.str(
+# Dotted paths that moved when the dossiers app was split (issue 12). An operator's .env may still
+# name the old ones: they keep working for one release, with a warning at start-up.
+LEGACY_BACKEND_PATHS = {
+    "dossiers.mail.IdempotentFileEmailBackend": "notifications.mail.IdempotentFileEmailBackend",
+    "dossiers.sms.ConsoleSMSBackend": "notifications.sms.ConsoleSMSBackend",
+    "dossiers.sms.HTTPSMSBackend": "notifications.sms.HTTPSMSBackend",
+}
+
+
+def _backend(name, default):
+    value = env.str(name, default=default)
+    if value in LEGACY_BACKEND_PATHS:
+        import warnings
+
+        new = LEGACY_BACKEND_PATHS[value]
+        warnings.warn(f"{name}={value} is deprecated: use {new} (the old path goes in the next release).", stacklevel=2)
+        value = new
+    return value
+
+
+EMAIL_BACKEND = _backend(
     "EMAIL_BACKEND",
-    default="dossiers.mail.IdempotentFileEmailBackend" if DEBUG else "django.core.mail.backends.smtp.EmailBackend",
+    "notifications.mail.IdempotentFileEmailBackend" if DEBUG else "django.core.mail.backends.smtp.EmailBackend",
 )
 EMAIL_FILE_PATH = env.str("EMAIL_FILE_PATH", default=str(VAR_DIR / "mail"))
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Một Cửa <no-reply@motcua.local>")
@@ -207,8 +234,8 @@ EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
 EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
 EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
 
-# SMS to citizens: "dossiers.sms.ConsoleSMSBackend" (log only) or "dossiers.sms.HTTPSMSBackend".
-SMS_BACKEND = env.str("SMS_BACKEND", default="dossiers.sms.ConsoleSMSBackend")
+# SMS to citizens: "notifications.sms.ConsoleSMSBackend" (log only) or "notifications.sms.HTTPSMSBackend".
+SMS_BACKEND = _backend("SMS_BACKEND", "notifications.sms.ConsoleSMSBackend")
 SMS_GATEWAY_URL = env.str("SMS_GATEWAY_URL", default="")
 SMS_GATEWAY_TOKEN = env.str("SMS_GATEWAY_TOKEN", default="")
 SMS_GATEWAY_TIMEOUT = env.float("SMS_GATEWAY_TIMEOUT", default=5.0)

@@ -15,7 +15,8 @@ urlpatterns = [
     path("api/v1/", include("motcua.api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", views.APIDocsView.as_view(url_name="schema"), name="api-docs"),
-    path("", include("dossiers.stats_urls")),
+    path("", include("reporting.urls")),
     path("", include("procedures.urls")),
     path("", include("dossiers.urls")),
+    path("", include("notifications.urls")),
 ]

@@ -13,7 +13,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 from drf_spectacular.views import SpectacularSwaggerView
 
-from .negotiation import FirstRendererNegotiation
+from procedures.api.negotiation import FirstRendererNegotiation
 
 logger = logging.getLogger(__name__)
 

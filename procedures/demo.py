@@ -8,8 +8,6 @@ in `procedures/data/SOURCES.md`.
 """
 
 import dataclasses
-import importlib
-import importlib.util
 import json
 from pathlib import Path
 
@@ -85,7 +83,7 @@ class SeedSummary:
     workflows_added: int = 0
     users: Tally | None = None  # None: skipped because DEBUG is off
     memberships_added: int = 0
-    sample_dossiers: object = None  # whatever dossiers.demo.seed_sample_dossiers returned
+    sample_dossiers: object = None  # whatever `seed(then=…)` returned
 
     @property
     def changed(self):
@@ -269,32 +267,21 @@ def seed_demo_users(commune, *, reset_passwords=False):
     return tally, memberships
 
 
-# --- Extension point: sample dossiers ---------------------------------------------------------
-
-
-def seed_sample_dossiers(stdout):
-    """EXTENSION POINT for the dossiers app.
-
-    When `dossiers/demo.py` exists, its `seed_sample_dossiers(stdout)` is called after the
-    catalogue and the users are in place. It must be idempotent too and should return the number
-    of objects it created or changed (0 or None when nothing changed). Returns None when the
-    module does not exist.
-    """
-    try:
-        spec = importlib.util.find_spec("dossiers.demo")
-    except ModuleNotFoundError:  # no dossiers package at all
-        spec = None
-    if spec is None:
-        return None
-    module = importlib.import_module("dossiers.demo")
-    return module.seed_sample_dossiers(stdout)
-
-
 # --- Everything -------------------------------------------------------------------------------
 
 
-def seed(*, stdout=None, reset_passwords=False, agencies_path=AGENCIES_FILE, procedures_path=PROCEDURES_FILE):
-    """Seed everything in one transaction (a bad data file leaves the database untouched)."""
+def seed(
+    *,
+    stdout=None,
+    reset_passwords=False,
+    agencies_path=AGENCIES_FILE,
+    procedures_path=PROCEDURES_FILE,
+    then=None,
+):
+    """Seed the catalogue and the demo users in one transaction (a bad data file leaves the database
+    untouched). `then(stdout)`, when given, runs last in that transaction: the applications' own demo
+    data (`dossiers.demo.seed_sample_dossiers`), so the catalogue never imports them; it returns the
+    number of objects it created or changed."""
     summary = SeedSummary()
     agency_rows = load_agencies(agencies_path)
     commune_code = next((row["code"] for row in agency_rows if row["level"] == Agency.Level.COMMUNE), None)
@@ -309,5 +296,5 @@ def seed(*, stdout=None, reset_passwords=False, agencies_path=AGENCIES_FILE, pro
         if settings.DEBUG:
             commune = Agency.objects.get(code=commune_code)
             summary.users, summary.memberships_added = seed_demo_users(commune, reset_passwords=reset_passwords)
-        summary.sample_dossiers = seed_sample_dossiers(stdout)
+        summary.sample_dossiers = then(stdout) if then else None
     return summary

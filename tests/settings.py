@@ -18,6 +18,9 @@ os.environ.setdefault("REQUIRE_2FA_FOR_LEADERS", "0")
 
 from motcua.settings import *  # noqa: E402,F403
 
+if "bench" not in INSTALLED_APPS:  # noqa: F405
+    INSTALLED_APPS = [*INSTALLED_APPS, "bench"]  # noqa: F405
+
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast test logins
 
 WHITENOISE_AUTOREFRESH = True  # no collectstatic in tests

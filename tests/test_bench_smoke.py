@@ -25,7 +25,8 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
-from dossiers import bench_data, selectors
+from bench import data as bench_data
+from dossiers import selectors
 from dossiers.models import OPEN_STATUSES, Dossier, DossierEvent, DossierSequence, Stage, Status
 from dossiers.services import dossier_create, next_code
 from procedures.models import Agency, Procedure
@@ -61,7 +62,7 @@ def bench(db):
 
 
 def test_seed_bench_help_lists_its_options():
-    parser = load_command_class("dossiers", "seed_bench").create_parser("manage.py", "seed_bench")
+    parser = load_command_class("bench", "seed_bench").create_parser("manage.py", "seed_bench")
     text = parser.format_help()
     for option in ("--dossiers", "--procedures", "--agencies", "--years", "--seed", "--reset"):
         assert option in text
@@ -164,8 +165,8 @@ def test_seeded_audit_chains_verify(bench):
 
 @pytest.mark.slow
 def test_seeded_statistics_equal_a_rebuild_from_the_events(bench):
-    stats = pytest.importorskip("dossiers.stats")
-    from dossiers.stats_models import StatCounter, StatFact, StatSpan
+    stats = pytest.importorskip("reporting.stats")
+    from reporting.models import StatCounter, StatFact, StatSpan
 
     def snapshot():
         facts = sorted(StatFact.objects.values_list("dossier_id", "received_on", "finished_on", "finish_kind"))

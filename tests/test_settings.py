@@ -81,3 +81,28 @@ def test_production_settings_pass_the_deployment_checklist(tmp_path):
     )
 
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_old_backend_paths_from_before_the_split_still_work():
+    """Operators' .env files may name the e-mail/SMS back ends at their pre-split paths (issue 12):
+    they keep working for one release, with a deprecation warning."""
+    import subprocess
+    import sys
+
+    env = {
+        "DEBUG": "1",
+        "EMAIL_BACKEND": "dossiers.mail.IdempotentFileEmailBackend",
+        "SMS_BACKEND": "dossiers.sms.HTTPSMSBackend",
+        "PATH": "/usr/bin:/bin",
+    }
+    code = (
+        "import django, os; os.environ['DJANGO_SETTINGS_MODULE']='motcua.settings'; django.setup();"
+        "from django.conf import settings; from django.utils.module_loading import import_string;"
+        "print(settings.EMAIL_BACKEND, settings.SMS_BACKEND); import_string(settings.SMS_BACKEND);"
+        "import_string(settings.EMAIL_BACKEND)"
+    )
+    result = subprocess.run([sys.executable, "-W", "always", "-c", code], env=env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    email, sms = result.stdout.split()
+    assert (email, sms) == ("notifications.mail.IdempotentFileEmailBackend", "notifications.sms.HTTPSMSBackend")
+    assert "SMS_BACKEND=dossiers.sms.HTTPSMSBackend is deprecated" in result.stderr

@@ -30,11 +30,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework.viewsets import GenericViewSet
 
-from motcua.negotiation import FirstRendererNegotiation
+from accounts import roles as permissions
+from procedures.api.negotiation import FirstRendererNegotiation
 from procedures.api.serializers import DetailMessageSerializer
 from procedures.models import Role
 
-from .. import lookup, permissions, throttle, workflow
+from .. import lookup, throttle, workflow
 from ..attachments import ALLOWED_TYPES, AttachmentRejected, add_attachment, attachment_response, may_attach
 from ..models import Attachment, Dossier
 from ..services import ActionInputError, WorkflowConflict, dossier_act, dossier_create

@@ -296,7 +296,7 @@ def captured_log():
 
 
 def test_no_identity_number_phone_or_pin_reaches_the_logs(client, office, captured_log, settings):
-    settings.SMS_BACKEND = "dossiers.sms.ConsoleSMSBackend"
+    settings.SMS_BACKEND = "notifications.sms.ConsoleSMSBackend"
     token = Token.objects.create(user=office.reception)
     created = client.post(
         "/api/v1/dossiers/",
@@ -318,7 +318,7 @@ def test_no_identity_number_phone_or_pin_reaches_the_logs(client, office, captur
     assert client.get("/api/v1/lookup/", {"code": code, "pin": pin}).status_code == 200
     assert client.get("/tra-cuu/", {"ma": code, "pin": pin}).status_code == 200
     client.get("/api/v1/lookup/", {"code": code, "pin": "000000"})
-    from dossiers.delivery import deliver_pending
+    from notifications.delivery import deliver_pending
 
     deliver_pending()
     # What runserver logs for every request, and an error that quotes a value.

@@ -14,7 +14,8 @@ from django.db import connection
 from django.urls import reverse
 from rest_framework.authtoken.models import Token
 
-from dossiers.models import Dossier, Notification
+from dossiers.models import Dossier
+from notifications.models import Notification
 from tests.factories import Office
 
 

@@ -8,7 +8,8 @@ from django.db import connection
 from django.db.models import Q
 from django.test.utils import CaptureQueriesContext
 
-from dossiers import permissions, selectors
+from accounts import roles as permissions
+from dossiers import selectors
 from dossiers.models import Channel, Dossier
 from dossiers.selectors import InvalidCursor, decode_cursor, encode_cursor, keyset_page, queue, queue_counts
 from tests.factories import Office, make_user, vn

@@ -1,10 +1,7 @@
 """`manage.py seed_demo`: the demo province, the real procedure catalogue, default workflows,
 the demo users (DEBUG only) and idempotency."""
 
-import importlib.util
 import json
-import sys
-import types
 from datetime import time
 from decimal import Decimal
 from io import StringIO
@@ -242,22 +239,3 @@ def test_a_bad_procedure_row_rolls_the_whole_seed_back(tmp_path):
         seed("--procedures", str(bad))
     assert not Agency.objects.exists()
     assert not Procedure.objects.exists()
-
-
-def test_sample_dossiers_hook_is_called_when_dossiers_demo_exists(monkeypatch):
-    calls = []
-
-    def seed_sample_dossiers(stdout):
-        calls.append(stdout)
-        stdout.write("3 sample dossiers")
-        return 3
-
-    module = types.ModuleType("dossiers.demo")
-    module.__spec__ = importlib.util.spec_from_loader("dossiers.demo", loader=None)
-    module.seed_sample_dossiers = seed_sample_dossiers
-    monkeypatch.setitem(sys.modules, "dossiers.demo", module)
-    out = seed()
-    assert len(calls) == 1
-    assert "3 sample dossiers" in out
-    out = seed()  # the hook reports changes, so the run does not claim "nothing changed"
-    assert "Nothing changed" not in out

@@ -19,7 +19,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from dossiers.attachments import add_attachment
-from dossiers.models import Dossier, Notification, NotificationChannel
+from dossiers.models import Dossier
+from notifications.models import Notification, NotificationChannel
 from procedures.models import RequiredDocument
 
 from .conftest import token_for
@@ -83,9 +84,9 @@ RULES = {
     "dossiers:act": Rule("officer", "dossier", post=True),
     "dossiers:pdf": Rule("officer", "dossier"),
     "dossiers:attachment": Rule("officer", "attachment"),
-    "dossiers:inbox": Rule("login"),
-    "dossiers:inbox_read_all": Rule("login", post=True),
-    "dossiers:inbox_read": Rule("login", "notification", post=True),
+    "notifications:inbox": Rule("login"),
+    "notifications:inbox_read_all": Rule("login", post=True),
+    "notifications:inbox_read": Rule("login", "notification", post=True),
     # Dossier API
     "dossier-list": Rule("officer", "dossier", post=True),
     "dossier-detail": Rule("officer", "dossier"),

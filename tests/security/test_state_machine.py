@@ -25,7 +25,8 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule, run_state_machine_as_test
 
-from dossiers import permissions, workflow
+from accounts import roles as permissions
+from dossiers import workflow
 from dossiers.models import Channel, Dossier, judge
 from dossiers.services import ActionInputError, WorkflowConflict, available_actions, compute_due, dossier_act
 from procedures import deadlines

@@ -1,0 +1,25 @@
+"""The lifecycle's one hook: `dossier_transition`.
+
+`dossiers.services.dossier_create()` and `dossier_act()` send it for every event they write,
+*inside* the transition's transaction, after the dossier row and its `DossierEvent` are saved.
+Receivers write their own rows in that transaction (the notifications outbox, the statistics
+counters), so a receiver that raises rolls the whole transition back: nothing is half-done.
+Receivers must not call the broker or any outside service; they write rows that a Celery task
+delivers later.
+
+The lifecycle app imports none of its listeners (import-linter enforces it, see
+docs/architecture.md); each listener connects itself in its `AppConfig.ready()`:
+- `notifications.outbox.on_dossier_event` — citizen and officer notifications (outbox rows);
+- `reporting.stats.on_dossier_event` — the Decision 766 counters.
+`tests/dossiers/test_signals.py` checks that exactly these are connected.
+"""
+
+from django.dispatch import Signal
+
+# Sent with sender=Dossier and the keyword arguments `dossier` (locked, saved) and `event`.
+dossier_transition = Signal()
+
+
+def transition(dossier, event):
+    """Tell the listeners about `event` (plain `send`: a listener's error propagates)."""
+    dossier_transition.send(sender=type(dossier), dossier=dossier, event=event)

@@ -1,0 +1,17 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class NotificationsConfig(AppConfig):
+    """Reminders, the notification outbox, its delivery (e-mail, SMS, in-app inbox) and the
+    Celery tick. It hears about transitions through `dossiers.signals.dossier_transition`."""
+
+    name = "notifications"
+    verbose_name = _("Reminders and notifications")
+
+    def ready(self):
+        from dossiers.signals import dossier_transition
+
+        from . import outbox
+
+        dossier_transition.connect(outbox.on_transition, dispatch_uid="notifications.outbox")

@@ -1,0 +1,178 @@
+"""The register book (sổ theo dõi hồ sơ, Mẫu 05 of Circular 01/2018/TT-VPCP): the dossiers a desk
+accepted in a period, one line each, as XLSX (streamed through a write-only workbook) and as an A4
+landscape PDF (WeasyPrint). The form's fixed texts are the official Vietnamese wording, on purpose.
+
+A dossier belongs to the register of its receiving agency (the desk that accepted it), on the day
+printed on its receipt (`received_at`). Scope: the agencies of the statistics filters
+(`dossiers.stats.Filters.agency_ids`), which are among the agencies `visible_to` the user.
+"""
+
+from django.conf import settings
+from django.db.models import OuterRef, Subquery
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from dossiers.models import Dossier, DossierEvent, Status
+from reporting.models import FinishKind
+from reporting.stats import finish_kind
+
+TITLE = "SỔ THEO DÕI HỒ SƠ"
+COLUMNS = (
+    "STT",
+    "Mã hồ sơ",
+    "Tên TTHC",
+    "Số lượng hồ sơ (bộ)",
+    "Tên tổ chức/cá nhân",
+    "Địa chỉ/số điện thoại",
+    "Cơ quan chủ trì giải quyết",
+    "Nhận hồ sơ (ngày, giờ)",
+    "Hẹn trả kết quả",
+    "Chuyển hồ sơ đến cơ quan giải quyết",
+    "Trả kết quả (ngày, giờ)",
+    "Ghi chú",
+)
+COLUMN_WIDTHS = (6, 26, 40, 10, 26, 32, 30, 17, 17, 17, 17, 34)
+# WeasyPrint lays a whole document out in memory and needs about 20 ms per line (more on a busy
+# machine): beyond this many lines (a commune's month, easily), ask for XLSX or a shorter period.
+PDF_MAX_ROWS = 500
+# Any export: beyond this many lines, ask for narrower filters (a write-only XLSX of this size takes
+# well under a minute and little memory).
+EXPORT_MAX_ROWS = 200_000
+
+OUTCOME_TEXT = {
+    FinishKind.EARLY: "Giải quyết trước hạn",
+    FinishKind.ON_TIME: "Giải quyết đúng hạn",
+    FinishKind.LATE: "Giải quyết quá hạn",
+    FinishKind.REFUSED: "Từ chối giải quyết",
+    FinishKind.WITHDRAWN: "Rút hồ sơ theo yêu cầu",
+    FinishKind.STOPPED: "Dừng giải quyết",
+}
+WAITING_TEXT = {
+    Status.AWAITING_SUPPLEMENT: "Chờ bổ sung hồ sơ",
+    Status.AWAITING_OBLIGATION: "Chờ thực hiện nghĩa vụ tài chính",
+}
+
+
+class TooManyRows(ValueError):
+    def __init__(self, limit):
+        self.limit = limit
+        super().__init__(limit)
+
+
+def fmt(value):
+    """HH:MM dd/mm/yyyy in local time, or ""."""
+    return f"{timezone.localtime(value):%H:%M %d/%m/%Y}" if value else ""
+
+
+def register_dossiers(filters):
+    """The register's dossiers for `filters`, in the order they were accepted. The time of the
+    transfer to the processing officer comes from a subquery: one query for the whole book."""
+    queryset = Dossier.objects.filter(received_at__gte=filters.period_start, received_at__lt=filters.period_end)
+    if filters.agency_ids is not None:
+        queryset = queryset.filter(receiving_agency_id__in=sorted(filters.agency_ids))
+    if filters.field is not None:
+        queryset = queryset.filter(procedure__field=filters.field)
+    transferred = (
+        DossierEvent.objects.filter(dossier=OuterRef("pk"), action="assign")
+        .order_by("created_at", "id")
+        .values("created_at")
+    )
+    return (
+        queryset.select_related("competent_agency", "procedure")
+        .annotate(transferred_at=Subquery(transferred[:1]))
+        .order_by("received_at", "id")
+    )
+
+
+def check_size(queryset, limit):
+    """TooManyRows when `queryset` has more than `limit` rows (a LIMITed count, not a full one)."""
+    if queryset.order_by()[: limit + 1].count() > limit:
+        raise TooManyRows(limit)
+
+
+def note(dossier, now):
+    parts = []
+    kind = finish_kind(dossier.status, dossier.finished_at, dossier.due_at, dossier.supplement_requests)
+    if kind:
+        parts.append(OUTCOME_TEXT[kind])
+    elif dossier.status in WAITING_TEXT:
+        parts.append(WAITING_TEXT[dossier.status])
+    elif dossier.is_overdue(now):
+        parts.append("Quá hạn")
+    if dossier.original_due_at:
+        parts.append(f"Gia hạn, hẹn cũ {fmt(dossier.original_due_at)}")
+    if dossier.returned_to:
+        parts.append(f"Người nhận kết quả: {dossier.returned_to}")
+    return "; ".join(parts)
+
+
+def register_rows(queryset, now=None):
+    """One list of 12 cells per dossier, read in chunks (never the whole period in memory)."""
+    now = now or timezone.now()
+    for number, dossier in enumerate(queryset.iterator(chunk_size=2000), start=1):
+        contact = " / ".join(part for part in (dossier.applicant_address, dossier.applicant_phone) if part)
+        yield [
+            number,
+            dossier.code,
+            (dossier.procedure_snapshot or {}).get("name") or dossier.procedure.name,
+            1,
+            dossier.applicant_name,
+            contact,
+            dossier.competent_agency.name,
+            fmt(dossier.received_at),
+            fmt(dossier.due_at),
+            fmt(dossier.transferred_at),
+            fmt(dossier.returned_at),
+            note(dossier, now),
+        ]
+
+
+def period_line(filters):
+    return f"Từ ngày {filters.start:%d/%m/%Y} đến ngày {filters.end:%d/%m/%Y}"
+
+
+def write_xlsx(filters, fileobj, *, issuer=None, now=None):
+    """The register book as XLSX into `fileobj` (a write-only workbook: rows go to disk as written)."""
+    from openpyxl import Workbook
+    from openpyxl.utils import get_column_letter
+
+    queryset = register_dossiers(filters)
+    check_size(queryset, EXPORT_MAX_ROWS)
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet("So theo doi ho so")
+    for index, width in enumerate(COLUMN_WIDTHS, start=1):
+        sheet.column_dimensions[get_column_letter(index)].width = width
+    sheet.freeze_panes = "A6"
+    sheet.append([issuer.name.upper() if issuer else ""])
+    sheet.append([TITLE])
+    sheet.append([period_line(filters)])
+    sheet.append(list(COLUMNS))
+    sheet.append([f"({i})" for i in range(1, len(COLUMNS) + 1)])
+    for row in register_rows(queryset, now):
+        sheet.append(row)
+    workbook.save(fileobj)
+
+
+def render_pdf(filters, *, issuer=None, now=None):
+    """The register book as A4 landscape PDF bytes. TooManyRows beyond PDF_MAX_ROWS."""
+    from weasyprint import HTML
+    from weasyprint.urls import URLFetcher
+
+    queryset = register_dossiers(filters)
+    check_size(queryset, PDF_MAX_ROWS)
+    now = now or timezone.now()
+    local = timezone.localtime(now)
+    html = render_to_string(
+        "stats/register_pdf.html",
+        {
+            "title": TITLE,
+            "columns": COLUMNS,
+            "rows": list(register_rows(queryset, now)),
+            "issuer": issuer,
+            "period": period_line(filters),
+            "dateline": f"ngày {local:%d} tháng {local:%m} năm {local:%Y}",
+        },
+    )
+    # Nothing is fetched while printing: no file or network access from a PDF.
+    fetcher = URLFetcher(allowed_protocols={"data"})
+    return HTML(string=html, base_url=settings.SITE_URL, url_fetcher=fetcher).write_pdf()

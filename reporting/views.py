@@ -1,0 +1,569 @@
+"""The statistics pages (/thong-ke/) for supervisors and leaders: the Decision 766 progress table with
+charts, the dossiers behind each number, and the exports (table as XLSX and CSV, the register book as
+XLSX and PDF, a dossier list as XLSX).
+
+Every view: login → scope (`stats.stats_scope`, 403 for officers without statistics) → filters
+(`stats.StatsFilterForm`, 400 with the form's messages) → one `dossiers.stats` call → render. The
+API (`dossiers.api.stats`) reads the same functions, so page, API and exports agree.
+
+Large exports never hold everything in memory: CSV is streamed, XLSX is written row by row by a
+write-only workbook into a temporary file that is then streamed; row counts are capped (see
+`dossiers.register`).
+"""
+
+import csv
+import tempfile
+from decimal import Decimal
+from functools import wraps
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.http import FileResponse, HttpResponse, StreamingHttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import formats, timezone
+from django.utils.html import escape
+from django.utils.safestring import mark_safe
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_safe
+
+from dossiers import selectors
+from procedures.models import Agency, Field
+from reporting import register, stats
+
+CHART_MONTHS = 12
+
+
+# --- Shared steps ----------------------------------------------------------------------------------
+
+
+class BadRequest(Exception):
+    def __init__(self, errors):
+        self.errors = errors
+        super().__init__(errors)
+
+
+def resolve(request, *, with_metric=False):
+    """(filters, metric) for the request; PermissionDenied → 403, BadRequest → 400."""
+    scope = stats.stats_scope(request.user)
+    form = stats.StatsFilterForm(request.GET)
+    if not form.is_valid():
+        raise BadRequest(stats.form_errors(form))
+    filters = stats.filters_for(form.cleaned_data, scope)
+    metric = None
+    if with_metric:
+        metric = request.GET.get("metric", "")
+        if metric not in stats.LIST_METRICS:
+            raise BadRequest({"metric": [_("Choose one of the numbers of the table.")]})
+    return filters, metric
+
+
+def bad_request(request, errors):
+    return render(request, "stats/message.html", {"errors": errors}, status=400)
+
+
+def stats_view(with_metric=False):
+    """login_required + GET/HEAD only + filters resolved, bad filters rendered as a 400 page."""
+
+    def decorator(view):
+        @require_safe
+        @login_required
+        @wraps(view)
+        def wrapper(request):
+            try:
+                filters, metric = resolve(request, with_metric=with_metric)
+            except BadRequest as exc:
+                return bad_request(request, exc.errors)
+            return view(request, filters, metric) if with_metric else view(request, filters)
+
+        return wrapper
+
+    return decorator
+
+
+def list_url(filters, metric, **overrides):
+    return f"{reverse('stats:dossiers')}?{filters.query(metric=metric, **overrides)}"
+
+
+def issuer_of(filters):
+    """The agency printed at the top of the register: the one filtered on, or the only one in scope."""
+    if filters.agency is not None:
+        return filters.agency
+    if filters.agency_ids is not None and len(filters.agency_ids) == 1:
+        return Agency.objects.filter(pk=next(iter(filters.agency_ids))).first()
+    return None
+
+
+def export_name(prefix, filters, extension):
+    return f"{prefix}-{filters.start:%Y%m%d}-{filters.end:%Y%m%d}.{extension}"
+
+
+def temporary_file_response(write, filename, content_type):
+    """Let `write(fileobj)` fill a temporary file, then stream it (deleted once sent)."""
+    # Not a `with` block: FileResponse closes (and so deletes) the file once it has been sent.
+    fileobj = tempfile.TemporaryFile()  # noqa: SIM115
+    try:
+        write(fileobj)
+    except BaseException:
+        fileobj.close()
+        raise
+    fileobj.seek(0)
+    response = FileResponse(fileobj, as_attachment=True, filename=filename, content_type=content_type)
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+# --- Charts (inline SVG, computed here, drawn by templates) ------------------------------------------
+
+
+def nice_ceiling(value):
+    """The smallest 1, 2 or 5 × 10^k at least `value` (at least 1)."""
+    value = max(int(value), 1)
+    step = 1
+    while True:
+        for factor in (1, 2, 5):
+            if step * factor >= value:
+                return step * factor
+        step *= 10
+
+
+def trend_chart(trend):
+    """Geometry of the monthly bar chart (viewBox 360 × 190): three bars per month."""
+    width, height, left, right, top, bottom = 360, 196, 30, 4, 10, 34
+    plot_w, plot_h = width - left - right, height - top - bottom
+    series = (("received", "st-bar--received"), ("on_time", "st-bar--ontime"), ("late", "st-bar--late"))
+    peak = nice_ceiling(max([m[key] for m in trend for key, _cls in series] + [1]))
+    group = plot_w / len(trend)
+    bar = group * 0.8 / len(series)
+    bars, labels = [], []
+    for i, month in enumerate(trend):
+        for j, (key, css) in enumerate(series):
+            h = plot_h * month[key] / peak
+            bars.append(
+                {
+                    "x": round(left + i * group + group * 0.1 + j * bar, 2),
+                    "y": round(top + plot_h - h, 2),
+                    "w": round(bar, 2),
+                    "h": round(h, 2),
+                    "css": css,
+                    "value": month[key],
+                    "key": key,
+                    "month": month["month"],
+                }
+            )
+        # The month's number under its bars; the year under the first month and every January.
+        labels.append(
+            {
+                "x": round(left + (i + 0.5) * group, 2),
+                "month": month["month"],
+                "year": month["month"].year if i == 0 or month["month"].month == 1 else None,
+            }
+        )
+    grid = [{"y": round(top + plot_h * (1 - f), 2), "value": int(peak * f)} for f in (0, Decimal("0.5"), 1)]
+    return {
+        "width": width,
+        "height": height,
+        "left": left,
+        "right": width - right,
+        "baseline": top + plot_h,
+        "label_y": top + plot_h + 13,
+        "year_y": top + plot_h + 27,
+        "bars": bars,
+        "labels": labels,
+        "grid": grid,
+        "months": trend,
+    }
+
+
+def rate_bars(groups, filters, key):
+    """Bars of the on-time rate per agency or field, each linking to its late dossiers."""
+    bars = []
+    for group in groups:
+        params = {key: group["code"]}
+        if key == "agency":
+            params["exact"] = "1"
+        rate = group["on_time_rate"]
+        bars.append(
+            {
+                **group,
+                "width": rate or 0,
+                # Colour only repeats the number printed next to the bar.
+                "grade": "none" if rate is None else "good" if rate >= 90 else "fair" if rate >= 70 else "poor",
+                "url": list_url(filters, "finished", **params),
+                "late_url": list_url(filters, "finished_late", **params),
+            }
+        )
+    return bars
+
+
+def overdue_bars(rows, filters):
+    peak = max([row["count"] for row in rows] + [1])
+    return [
+        {
+            **row,
+            "width": round(100 * row["count"] / peak, 1),
+            "url": list_url(filters, stats.OVERDUE_NOW, agency=row["code"], exact="1"),
+        }
+        for row in rows
+    ]
+
+
+# --- The dashboard --------------------------------------------------------------------------------
+
+
+def table_cells(filters, counts, path=None, **params):
+    """The table's cells with their drill-down links: the row's query string is encoded once and
+    each cell appends its metric (a province table has thousands of cells)."""
+    prefix = f"{path or reverse('stats:dossiers')}?{filters.query(**params)}&metric="
+    return [{"metric": key, "value": counts[key], "url": prefix + key} for key in stats.METRIC_KEYS]
+
+
+def cells_html(cells):
+    """The `<td>`s of a row of cells, written here rather than by a template loop: the template
+    engine spent more time on the table's hundreds of cells than on the rest of the page. The
+    same markup the template wrote: numbers localised, links escaped."""
+    number = formats.localize if settings.USE_THOUSAND_SEPARATOR else str
+    parts = []
+    for cell in cells:
+        value = cell["value"]
+        shown = f'<a href="{escape(cell["url"])}">{number(value)}</a>' if value else '<span class="st-zero">0</span>'
+        parts.append(f'<td data-metric="{escape(cell["metric"])}" data-value="{value}">{shown}</td>')
+    return mark_safe("".join(parts))  # noqa: S308 (every value above is escaped or an integer)
+
+
+def column_groups():
+    groups = []
+    for metric in stats.METRICS:
+        if groups and groups[-1]["label"] == metric.group:
+            groups[-1]["span"] += 1
+        else:
+            groups.append({"label": metric.group, "span": 1})
+    return groups
+
+
+def filter_choices(scope):
+    """The filter form's agencies (in scope) and fields, also the names the table and the charts
+    need: {"agencies": [...], "fields": [...]} — two small queries."""
+    agencies = Agency.objects.order_by("code")
+    if scope is not None:
+        agencies = agencies.filter(pk__in=sorted(scope))
+    return {
+        "agencies": list(agencies.only("code", "name")),
+        "fields": list(Field.objects.only("code", "name").order_by("name")),
+    }
+
+
+def default_group(filters):
+    """The page shows one row per agency when it covers several agencies (a province has hundreds
+    of agency × field pairs), and the agency's fields when it covers one."""
+    if filters.agency_ids is not None and len(filters.agency_ids) == 1:
+        return stats.AGENCY_FIELD
+    return stats.AGENCY
+
+
+def table_rows(table, filters, path):
+    """The page's rows with their drill-down links: per agency, each number lists that agency's
+    dossiers and the agency's name opens its fields; per agency and field, that pair's dossiers."""
+    rows = []
+    for row in table.rows:
+        if table.group == stats.AGENCY:
+            cells = table_cells(filters, row, path, agency=row["agency"], exact="1")
+            fields_url = f"?{filters.query(agency=row['agency'], exact='1')}"
+        else:
+            cells = table_cells(filters, row, path, agency=row["agency"], field=row["field"], exact="1")
+            fields_url = None
+        rows.append({**row, "cells": cells, "cells_html": cells_html(cells), "fields_url": fields_url})
+    return rows
+
+
+@require_safe
+@login_required
+def dashboard(request):
+    """/thong-ke/ — the progress table, charts and exports for the user's agencies: one row per
+    agency (and the total) when it covers several agencies, per agency and field for one agency or
+    with `group=agency_field`."""
+    scope = stats.stats_scope(request.user)
+    today = timezone.localdate()
+    form = stats.StatsFilterForm(request.GET, today=today)
+    choices = filter_choices(scope)
+    context = {
+        "form": form,
+        "periods": stats.PERIODS,
+        "years": list(range(today.year, today.year - 6, -1)),
+        **choices,
+    }
+    if not form.is_valid():
+        context.update(errors=stats.form_errors(form), current=dict(form.data.items()))
+        return render(request, "stats/dashboard.html", context, status=400)
+    filters = stats.filters_for(form.cleaned_data, scope)
+    try:
+        group = stats.parse_group(request.GET, default_group(filters))
+    except stats.StatsInputError as exc:
+        context.update(errors=exc.errors, current=dict(form.data.items()))
+        return render(request, "stats/dashboard.html", context, status=400)
+    data = form.cleaned_data
+    context["current"] = {
+        "period": data.get("period") or "custom",
+        "year": data.get("year") or today.year,
+        "month": data.get("month") or today.month,
+        "quarter": data.get("quarter") or (today.month - 1) // 3 + 1,
+        "from": filters.start.isoformat(),
+        "to": filters.end.isoformat(),
+        "agency": filters.agency.code if filters.agency else "",
+        "field": filters.field.code if filters.field else "",
+        "exact": filters.exact,
+    }
+    # The names the table and the charts need are those of the filter form: no other query for them.
+    agencies = {agency.pk: agency for agency in choices["agencies"]}
+    fields = {field.pk: field for field in choices["fields"]}
+    table = stats.progress_table(filters, group=group, agencies=agencies, fields=fields)
+    path = reverse("stats:dossiers")
+    overdue = stats.overdue_now(filters, agencies=agencies)
+    query = filters.query()
+    context.update(
+        filters=filters,
+        table=table,
+        group=group,
+        rows=table_rows(table, filters, path),
+        total_cells_html=cells_html(table_cells(filters, table.total)),
+        metrics=stats.METRICS,
+        groups=column_groups(),
+        rate_label=stats.RATE_LABEL,
+        trend=trend_chart(stats.monthly_trend(filters, CHART_MONTHS)),
+        agency_rates=rate_bars(stats.group_rows(table, "agency"), filters, "agency"),
+        field_rates=rate_bars(stats.group_rows(table, "field"), filters, "field"),
+        overdue=overdue_bars(overdue, filters),
+        overdue_total=sum(row["count"] for row in overdue),
+        overdue_url=list_url(filters, stats.OVERDUE_NOW),
+        query=query,
+        export_query=filters.query(group=group),
+        group_urls={
+            stats.AGENCY: f"?{filters.query(group=stats.AGENCY)}",
+            stats.AGENCY_FIELD: f"?{filters.query(group=stats.AGENCY_FIELD)}",
+        },
+        period_label=period_text(filters),
+        scope_label=scope_text(filters),
+        links={key: list_url(filters, key) for key in stats.LIST_METRICS},
+        now=timezone.now(),
+    )
+    return render(request, "stats/dashboard.html", context)
+
+
+# --- The dossiers behind a number -------------------------------------------------------------------
+
+
+@stats_view(with_metric=True)
+def dossier_list(request, filters, metric):
+    """/thong-ke/ho-so/?metric=… — the dossiers counted in one number, keyset-paginated."""
+    now = timezone.now()
+    queryset = stats.metric_dossiers(metric, filters, now).select_related(*selectors.LIST_RELATED)
+    try:
+        items, next_cursor = selectors.keyset_page(queryset, after=request.GET.get("after") or None)
+    except selectors.InvalidCursor:
+        return bad_request(request, {"after": [_("This page link is no longer valid. Start from the first page.")]})
+    for dossier in items:
+        dossier.overdue_now = dossier.is_overdue(now)
+    return render(
+        request,
+        "stats/dossier_list.html",
+        {
+            "filters": filters,
+            "metric": metric,
+            "metric_label": stats.metric_label(metric),
+            "dossiers": items,
+            "next_url": f"?{filters.query(metric=metric, after=next_cursor)}" if next_cursor else None,
+            "first_url": f"?{filters.query(metric=metric)}" if request.GET.get("after") else None,
+            "xlsx_url": f"{reverse('stats:dossiers_xlsx')}?{filters.query(metric=metric)}",
+            "back_url": f"{reverse('stats:dashboard')}?{filters.query()}",
+        },
+    )
+
+
+def dossier_list_columns():
+    return [
+        _("Dossier code"),
+        _("Procedure"),
+        _("Applicant"),
+        _("Competent agency"),
+        _("Channel"),
+        _("Status"),
+        _("Received at"),
+        _("Due at"),
+        _("Finished at"),
+        _("Returned at"),
+    ]
+
+
+@stats_view(with_metric=True)
+def dossier_list_xlsx(request, filters, metric):
+    """The dossiers behind a number as XLSX (write-only workbook, read in chunks)."""
+    from openpyxl import Workbook
+
+    queryset = (
+        stats.metric_dossiers(metric, filters)
+        .select_related("procedure", "competent_agency")
+        .order_by("received_at", "id")
+    )
+    try:
+        register.check_size(queryset, register.EXPORT_MAX_ROWS)
+    except register.TooManyRows as exc:
+        return bad_request(request, {"metric": [too_many_message(exc.limit)]})
+
+    def write(fileobj):
+        workbook = Workbook(write_only=True)
+        sheet = workbook.create_sheet(str(_("Dossiers"))[:31])
+        sheet.append([str(stats.metric_label(metric))])
+        sheet.append([period_text(filters)])
+        sheet.append([str(c) for c in dossier_list_columns()])
+        for dossier in queryset.iterator(chunk_size=2000):
+            sheet.append(
+                [
+                    dossier.code,
+                    (dossier.procedure_snapshot or {}).get("name") or dossier.procedure.name,
+                    dossier.applicant_name,
+                    dossier.competent_agency.name,
+                    dossier.get_channel_display(),
+                    dossier.get_status_display(),
+                    register.fmt(dossier.received_at),
+                    register.fmt(dossier.due_at),
+                    register.fmt(dossier.finished_at),
+                    register.fmt(dossier.returned_at),
+                ]
+            )
+        workbook.save(fileobj)
+
+    return temporary_file_response(write, export_name(f"ho-so-{metric}", filters, "xlsx"), XLSX)
+
+
+# --- Exports of the table -------------------------------------------------------------------------
+
+
+def period_text(filters):
+    return _("From %(start)s to %(end)s") % {
+        "start": f"{filters.start:%d/%m/%Y}",
+        "end": f"{filters.end:%d/%m/%Y}",
+    }
+
+
+def too_many_message(limit):
+    return _("More than %(limit)s dossiers: choose a shorter period or fewer agencies.") % {"limit": limit}
+
+
+def table_header():
+    return (
+        [_("Agency code"), _("Agency"), _("Field code"), _("Field")]
+        + [m.full_label for m in stats.METRICS]
+        + [stats.RATE_LABEL]
+    )
+
+
+def table_lines(table):
+    """The table as lines of cells: one per row (per agency: the field columns empty), then the total."""
+    for row in table.rows:
+        yield (
+            [row["agency"], row["agency_name"], row["field"] or "", row["field_name"] or ""]
+            + [row[key] for key in stats.METRIC_KEYS]
+            + [row["on_time_rate"]]
+        )
+    yield (
+        ["", str(_("Total")), "", ""] + [table.total[key] for key in stats.METRIC_KEYS] + [table.total["on_time_rate"]]
+    )
+
+
+@stats_view()
+def table_xlsx(request, filters):
+    """The progress table as XLSX: title lines, the header, one line per row, the total."""
+    from openpyxl import Workbook
+
+    try:
+        table = stats.progress_table(filters, group=stats.parse_group(request.GET, stats.AGENCY_FIELD))
+    except stats.StatsInputError as exc:
+        return bad_request(request, exc.errors)
+
+    def write(fileobj):
+        workbook = Workbook(write_only=True)
+        sheet = workbook.create_sheet(str(_("Progress table"))[:31])
+        sheet.append([str(_("Dossier progress (Decision 766/QĐ-TTg)"))])
+        sheet.append([period_text(filters)])
+        sheet.append([scope_text(filters)])
+        sheet.append([str(c) for c in table_header()])
+        for line in table_lines(table):
+            sheet.append(line)
+        workbook.save(fileobj)
+
+    return temporary_file_response(write, export_name("tien-do", filters, "xlsx"), XLSX)
+
+
+def scope_text(filters):
+    parts = []
+    if filters.agency:
+        parts.append(
+            _("Agency: %(name)s") % {"name": filters.agency.name}
+            + ("" if filters.exact else f" ({_('and the agencies below it')})")
+        )
+    if filters.field:
+        parts.append(_("Field: %(name)s") % {"name": filters.field.name})
+    return "; ".join(parts) or str(_("All your agencies"))
+
+
+class Echo:
+    """A file-like object whose write() returns the line: csv.writer feeds a streaming response."""
+
+    def write(self, value):
+        return value
+
+
+@stats_view()
+def table_csv(request, filters):
+    """The progress table as CSV (UTF-8 with BOM so that spreadsheet programs read Vietnamese), streamed."""
+    try:
+        table = stats.progress_table(filters, group=stats.parse_group(request.GET, stats.AGENCY_FIELD))
+    except stats.StatsInputError as exc:
+        return bad_request(request, exc.errors)
+    writer = csv.writer(Echo())
+
+    def lines():
+        yield "\ufeff"
+        yield writer.writerow([str(c) for c in table_header()])
+        for line in table_lines(table):
+            yield writer.writerow(["" if cell is None else cell for cell in line])
+
+    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{export_name("tien-do", filters, "csv")}"'
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+# --- The register book ------------------------------------------------------------------------------
+
+
+@stats_view()
+def register_xlsx(request, filters):
+    """The register book (Mẫu 05) for the period as XLSX."""
+    try:
+        register.check_size(register.register_dossiers(filters), register.EXPORT_MAX_ROWS)
+    except register.TooManyRows as exc:
+        return bad_request(request, {"to": [too_many_message(exc.limit)]})
+    issuer = issuer_of(filters)
+    return temporary_file_response(
+        lambda fileobj: register.write_xlsx(filters, fileobj, issuer=issuer),
+        export_name("so-theo-doi", filters, "xlsx"),
+        XLSX,
+    )
+
+
+@stats_view()
+def register_pdf(request, filters):
+    """The register book (Mẫu 05) for the period as an A4 landscape PDF."""
+    try:
+        content = register.render_pdf(filters, issuer=issuer_of(filters))
+    except register.TooManyRows as exc:
+        message = _("More than %(limit)s dossiers do not fit in one PDF: choose a shorter period or download XLSX.")
+        return bad_request(request, {"to": [message % {"limit": exc.limit}]})
+    response = HttpResponse(content, content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="{export_name("so-theo-doi", filters, "pdf")}"'
+    response["Cache-Control"] = "private, no-store"
+    return response
