@@ -30,7 +30,8 @@ DEVICE_NAME = "authenticator"
 
 def _next_url(request):
     candidate = request.POST.get("next") or request.GET.get("next") or ""
-    if candidate and url_has_allowed_host_and_scheme(
+    # Only a path on this site: `redirect()` would take any other word for a URL name (a 500).
+    if candidate.startswith("/") and url_has_allowed_host_and_scheme(
         candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
         return candidate

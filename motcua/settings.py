@@ -80,6 +80,9 @@ MIDDLEWARE = [
     "motcua.middleware.LanguageMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
+    # Refuses oversized bodies (413) and NUL bytes (400) before anything reads the request (nothing
+    # above does), in the visitor's language.
+    "motcua.middleware.RequestGuardMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "accounts.middleware.AuditDeniedMiddleware",
@@ -265,8 +268,16 @@ CONTENT_SECURITY_POLICY = {
 CSP_RELAXED_PATHS = ["/api/docs/"]
 SESSION_COOKIE_SECURE = env.bool("SECURE_COOKIES", default=not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
-SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
+LANGUAGE_COOKIE_SECURE = SESSION_COOKIE_SECURE
+LANGUAGE_COOKIE_HTTPONLY = True  # read by the server only (motcua.middleware.LanguageMiddleware)
+LANGUAGE_COOKIE_SAMESITE = "Lax"
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
+# The load balancer's health probe may speak plain HTTP inside the network.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 3600)
+# Production defaults are the secure ones; each can be turned off explicitly (.env.example):
+# behind a TLS-terminating proxy keep them on, the proxy's X-Forwarded-Proto says the request
+# was HTTPS (SECURE_PROXY_SSL_HEADER).
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
 SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
 # Preloading is the domain owner's decision (the preload list takes registrable domains only).
@@ -276,6 +287,9 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 ATTACHMENT_MAX_BYTES = env.int("ATTACHMENT_MAX_BYTES", default=10 * 1024 * 1024)
 # Citizen lookup throttling: failed lookups per client address and window.
 LOOKUP_MAX_FAILURES = env.int("LOOKUP_MAX_FAILURES", default=10)
+# Whole request bodies above this are refused (413) from the Content-Length header, before a byte
+# is read (motcua.middleware.RequestGuardMiddleware). A reception form carries several attachments.
+REQUEST_MAX_BODY_BYTES = env.int("REQUEST_MAX_BODY_BYTES", default=50 * 1024 * 1024)
 LOOKUP_WINDOW_SECONDS = env.int("LOOKUP_WINDOW_SECONDS", default=15 * 60)
 # Number of reverse proxies in front of the app whose X-Forwarded-For entries are trusted.
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)

@@ -10,6 +10,8 @@ os.environ.setdefault("DEBUG", "0")
 os.environ.setdefault("SECRET_KEY", "tests-only-secret-key-" + "x" * 40)
 os.environ.setdefault("ALLOWED_HOSTS", "testserver,localhost,127.0.0.1")
 os.environ.setdefault("SECURE_COOKIES", "0")
+# The test client speaks plain HTTP; the redirect itself is tested in tests/test_settings.py.
+os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
 os.environ.setdefault("STATICFILES_STORAGE", "django.contrib.staticfiles.storage.StaticFilesStorage")
 os.environ.setdefault("EMAIL_BACKEND", "django.core.mail.backends.locmem.EmailBackend")
 os.environ.setdefault("MEDIA_ROOT", tempfile.mkdtemp(prefix="motcua-test-media-"))

@@ -106,3 +106,47 @@ def test_old_backend_paths_from_before_the_split_still_work():
     email, sms = result.stdout.split()
     assert (email, sms) == ("notifications.mail.IdempotentFileEmailBackend", "notifications.sms.HTTPSMSBackend")
     assert "SMS_BACKEND=dossiers.sms.HTTPSMSBackend is deprecated" in result.stderr
+
+
+def test_production_defaults_alone_pass_the_deployment_checklist(tmp_path):
+    """Issue 13 (extra): with nothing but the required variables, `check --deploy` is clean: the
+    SSL redirect, HSTS and secure cookies are on by default (W008 was the SSL redirect)."""
+    result = manage(
+        tmp_path,
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        DEBUG="0",
+        SECRET_KEY=secrets.token_urlsafe(64),
+        ALLOWED_HOSTS="motcua.example.gov.vn",
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "W008" not in result.stdout + result.stderr
+
+
+def test_production_defaults_secure_every_cookie_and_redirect_to_https(tmp_path):
+    code = (
+        "from django.conf import settings as s;"
+        "print(s.SECURE_SSL_REDIRECT, s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, s.LANGUAGE_COOKIE_SECURE,"
+        " s.SECURE_HSTS_SECONDS > 0)"
+    )
+    result = manage(
+        tmp_path, "shell", "-c", code, DEBUG="0", SECRET_KEY=secrets.token_urlsafe(64), ALLOWED_HOSTS="example.org"
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["True"] * 5
+    # An operator behind a proxy that speaks plain HTTP to the app may turn them off, explicitly.
+    result = manage(
+        tmp_path,
+        "shell",
+        "-c",
+        code,
+        DEBUG="0",
+        SECRET_KEY=secrets.token_urlsafe(64),
+        ALLOWED_HOSTS="example.org",
+        SECURE_SSL_REDIRECT="0",
+        SECURE_COOKIES="0",
+    )
+    assert result.stdout.split()[:4] == ["False"] * 4
