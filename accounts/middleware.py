@@ -93,7 +93,7 @@ class CSPMiddleware(BaseCSPMiddleware):
 
     def get_policy_parts(self, request, response, report_only=False):
         parts = super().get_policy_parts(request, response, report_only=report_only)
-        if not report_only and request.path_info in getattr(settings, "CSP_RELAXED_PATHS", ()):
+        if not report_only and request.path_info in settings.CSP_RELAXED_PATHS:
             parts.update = {
                 **(parts.update or {}),
                 "script-src": ["'unsafe-inline'"],

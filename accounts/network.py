@@ -9,7 +9,7 @@ def client_ip(request):
     X-Forwarded-For entry the outermost trusted proxy appended (entries further left are
     whatever the client chose to send and cannot be trusted)."""
     remote = request.META.get("REMOTE_ADDR", "") or ""
-    proxies = int(getattr(settings, "TRUSTED_PROXY_COUNT", 0) or 0)
+    proxies = settings.TRUSTED_PROXY_COUNT
     if proxies > 0:
         forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if part.strip()]
         if forwarded:

@@ -20,7 +20,7 @@ def is_leader(user):
 
 def required_for(user):
     """True when this user may not work without a second factor (setting REQUIRE_2FA_FOR_LEADERS)."""
-    return bool(getattr(settings, "REQUIRE_2FA_FOR_LEADERS", False)) and is_leader(user)
+    return settings.REQUIRE_2FA_FOR_LEADERS and is_leader(user)
 
 
 def pending_step(user):

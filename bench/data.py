@@ -52,9 +52,19 @@ from django.db.models import Max, ProtectedError, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from dossiers.models import Dossier, DossierEvent, DossierSequence, Pause, Stage, Status, hash_pin
+from dossiers import workflow
+from dossiers.models import Dossier, DossierEvent, DossierSequence, Pause, Stage, Status, hash_pin, judge
 from procedures import deadlines
-from procedures.models import Agency, Field, Membership, Procedure, RequiredDocument, Role, WorkflowStep
+from procedures.models import (
+    DEFAULT_WORKFLOW,
+    Agency,
+    Field,
+    Membership,
+    Procedure,
+    RequiredDocument,
+    Role,
+    WorkflowStep,
+)
 
 PREFIX = "BENCH."
 USER_PREFIX = "bench."
@@ -86,12 +96,6 @@ CATEGORIES = (
 )
 OPEN_CATEGORIES = ("due_soon", "overdue", "paused", "online_waiting", "running")
 
-DEFAULT_WORKFLOW = (
-    ("Tiếp nhận hồ sơ", Role.RECEPTION, 10),
-    ("Thẩm định, xử lý", Role.SPECIALIST, 60),
-    ("Phê duyệt", Role.LEADER, 20),
-    ("Trả kết quả", Role.RECEPTION, 10),
-)
 
 FIELDS = (
     ("HT", "Hộ tịch"),
@@ -701,34 +705,38 @@ def _between(rng, start, end, low=0.0, high=1.0):
     return start + timedelta(seconds=int(span * (low + (high - low) * rng.random())))
 
 
-def _outcome(moment, due):
-    if due is None:
-        return ""
-    if moment > due:
-        return "late"
-    if moment.date() < due.date():
-        return "early"
-    return "on_time"
-
-
-# Each kind of event the generator writes: (action, from status, to status, from stage, to stage).
-MOVES = {
-    "submit": ("submit", None, 1, "", "intake"),
-    "receive": ("receive", None, 2, "", "intake"),
-    "accept": ("receive", 1, 2, "intake", "intake"),
-    "intake_supplement": ("request_supplement", None, 5, "", "intake"),
-    "assign": ("assign", 2, 4, "intake", "processing"),
-    "propose": ("propose_result", 4, 4, "processing", "approval"),
-    "send_back": ("send_back", 4, 4, "approval", "processing"),
-    "supplement": ("request_supplement", 4, 5, "processing", "processing"),
-    "obligation": ("request_obligation", 4, 6, "processing", "processing"),
-    "approve": ("approve", 4, 9, "approval", "return"),
-    "return": ("return_result", 9, 10, "return", "closed"),
-    "refuse_at_intake": ("refuse", 1, 3, "intake", "closed"),
-    "refuse": ("refuse", 4, 3, "processing", "closed"),
-    "withdraw": ("withdraw", 2, 7, "intake", "closed"),
-    "stop": ("stop", 5, 8, "intake", "closed"),
+# Each kind of event the generator writes: (action, the (status, stage) it starts from, or None
+# for the event that creates the dossier). Where it leads comes from the workflow table, exactly as
+# `dossier_act` / `dossier_create` apply it.
+_MOVE_SOURCES = {
+    "submit": ("submit", None),
+    "receive": ("receive", None),
+    "accept": ("receive", (Status.SUBMITTED_ONLINE, Stage.INTAKE)),
+    "intake_supplement": ("request_supplement", None),
+    "assign": ("assign", (Status.RECEIVED, Stage.INTAKE)),
+    "propose": ("propose_result", (Status.PROCESSING, Stage.PROCESSING)),
+    "send_back": ("send_back", (Status.PROCESSING, Stage.APPROVAL)),
+    "supplement": ("request_supplement", (Status.PROCESSING, Stage.PROCESSING)),
+    "obligation": ("request_obligation", (Status.PROCESSING, Stage.PROCESSING)),
+    "approve": ("approve", (Status.PROCESSING, Stage.APPROVAL)),
+    "return": ("return_result", (Status.RESULT_READY, Stage.RETURN)),
+    "refuse_at_intake": ("refuse", (Status.SUBMITTED_ONLINE, Stage.INTAKE)),
+    "refuse": ("refuse", (Status.PROCESSING, Stage.PROCESSING)),
+    "withdraw": ("withdraw", (Status.RECEIVED, Stage.INTAKE)),
+    "stop": ("stop", (Status.AWAITING_SUPPLEMENT, Stage.INTAKE)),
 }
+
+
+def _move(action, source):
+    """(action, from status, to status, from stage, to stage) of one move."""
+    if source is None:
+        status, stage = workflow.CREATION[action]
+        return (action, None, int(status), "", str(stage))
+    status, stage = workflow.outcome_of(action, *source)
+    return (action, int(source[0]), int(status), str(source[1]), str(stage))
+
+
+MOVES = {name: _move(*spec) for name, spec in _MOVE_SOURCES.items()}
 
 
 class _Draft:
@@ -1199,7 +1207,7 @@ class _Generator:
                 comment,
                 data,
                 step_due,
-                _outcome(at, step_due),
+                judge(at, step_due),
                 at,
             )
             if self.chain is not None:

@@ -9,6 +9,6 @@ CONSTANT = {"status": "ok", "floor": "constant JSON through the middleware stack
 
 
 def constant_json(request):
-    if not getattr(settings, "BENCH_FLOOR", False):
+    if not settings.BENCH_FLOOR:
         raise Http404
     return JsonResponse(CONSTANT)

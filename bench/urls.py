@@ -6,6 +6,6 @@ from django.urls import include, path
 from . import floor_views
 
 urlpatterns = []
-if getattr(settings, "BENCH_FLOOR", False):
+if settings.BENCH_FLOOR:
     urlpatterns.append(path("bench/floor.json", floor_views.constant_json, name="bench-floor"))
 urlpatterns.append(path("", include("motcua.urls")))

@@ -31,7 +31,6 @@ from procedures.models import Role
 
 from .models import Attachment, Dossier, DossierEvent
 
-DEFAULT_MAX_BYTES = 10 * 1024 * 1024
 HEAD_BYTES = 8192
 MAX_NAME_LENGTH = 255
 # [Content_Types].xml of a real document is a few kB; never inflate more than this.
@@ -67,7 +66,7 @@ class AttachmentRejected(ValueError):
 
 
 def max_bytes():
-    return int(getattr(settings, "ATTACHMENT_MAX_BYTES", DEFAULT_MAX_BYTES))
+    return settings.ATTACHMENT_MAX_BYTES
 
 
 def allowed_extensions():

@@ -20,8 +20,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 from rest_framework import serializers
 
-from . import throttle
-from .models import Dossier, Stage, Status, hash_pin
+from . import throttle, workflow
+from .models import Dossier, Status, hash_pin
 
 NOT_FOUND_MESSAGE = gettext_lazy("No dossier matches this code and PIN.")
 MAX_CODE_LENGTH = 64
@@ -41,6 +41,7 @@ DOSSIER_FIELDS = (
     "due_at",
     "finished_at",
     "returned_at",
+    "supplement_requests",
     "receiving_agency__name",
     "returning_agency__name",
     "returning_agency__address",
@@ -121,44 +122,23 @@ def _missing_items(event):
 
 def _timeline_entry(event, dossier):
     """(sentence, details) for one event, or None for events the citizen does not need
-    (internal hand-overs, proposals, attachments)."""
-    action = event.action
-    if action == "submit":
-        return _("Your dossier was submitted online."), []
-    if action == "receive":
-        if event.from_status is None:
-            return _("Your dossier was received at %(agency)s.") % {"agency": dossier.receiving_agency.name}, []
-        return _("The office accepted your online dossier."), []
-    if action == "request_supplement":
-        return _("The office asked you to bring more documents."), _missing_items(event)
-    if action == "supplement_received":
-        if event.from_stage == Stage.PROCESSING:
-            return _("Your additional documents were received; the processing time starts again."), []
-        return _("Your complete dossier was accepted; the processing time starts now."), []
-    if action == "assign":
-        return _("Your dossier was passed on for processing."), []
-    if action == "request_obligation":
-        return _("You were asked to pay the fee or tax; processing waits until it is paid."), []
-    if action == "obligation_fulfilled":
-        return _("The fee or tax was paid; processing continues."), []
-    if action == "extend":
-        new_due = _short_date((event.data or {}).get("new_due_at"))
-        return _("The office apologised for the delay and set a new appointment date: %(date)s.") % {
-            "date": new_due
-        }, []
-    if action in ("approve", "mark_result_ready"):
-        return _("The result is ready. Please collect it at %(agency)s.") % {
-            "agency": dossier.returning_agency.name
-        }, []
-    if action == "return_result":
-        return _("The result was handed over."), []
-    if action == "refuse":
-        return _("Your dossier was refused."), _lines(event.comment)
-    if action == "withdraw":
-        return _("Your dossier was withdrawn at your request."), []
-    if action == "stop":
-        return _("Processing of your dossier was stopped."), []
-    return None
+    (internal hand-overs, proposals, attachments): the sentence is the action's `citizen` text
+    in the workflow table (dossiers/workflow.py)."""
+    spec = workflow.event_spec(event.action)
+    text = spec.citizen_text(event) if spec is not None else None
+    if text is None:
+        return None
+    agency = getattr(dossier, f"{spec.citizen_agency}_agency")
+    text = str(text)
+    if "%(" in text:
+        text = text % {"agency": agency.name, "date": _short_date((event.data or {}).get("new_due_at"))}
+    if spec.citizen_details == "missing":
+        details = _missing_items(event)
+    elif spec.citizen_details == "comment":
+        details = _lines(event.comment)
+    else:
+        details = []
+    return text, details
 
 
 def citizen_timeline(dossier, events=None):
@@ -197,6 +177,8 @@ def lookup_result(dossier):
         "finished_at": dossier.finished_at,
         "returned_at": dossier.returned_at,
         "overdue": dossier.is_overdue(),
+        # The same judgement as the officers' API and the statistics (`models.judge`).
+        "outcome": str(dossier.outcome),
         "missing_documents": missing,
         "returning_agency": {"name": agency.name, "address": agency.address, "phone": agency.phone},
         "timeline": citizen_timeline(dossier, events),

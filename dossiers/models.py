@@ -47,6 +47,8 @@ OPEN_STATUSES = (
     Status.AWAITING_OBLIGATION,
 )
 PAUSED_STATUSES = (Status.AWAITING_SUPPLEMENT, Status.AWAITING_OBLIGATION)
+# Open statuses whose clock runs (not paused): what can be "due soon" or "overdue".
+RUNNING_STATUSES = tuple(status for status in OPEN_STATUSES if status not in PAUSED_STATUSES)
 FINISHED_STATUSES = (Status.REFUSED, Status.WITHDRAWN, Status.STOPPED, Status.RESULT_READY, Status.RETURNED)
 
 
@@ -93,11 +95,14 @@ def fast_display(field_name, choices):
     return display
 
 
-def judge(finished_at, due_at):
-    """Decision 766 style: late after the deadline, early when finished on an earlier day."""
+def judge(finished_at, due_at, supplement_requests=0):
+    """The one definition of on time / late (Decision 766): late after the deadline, or when the
+    dossier needed more than one supplement request; early when finished on an earlier day than
+    the due date. The API's `outcome`, the statistics, the lookup and the benchmark all call it;
+    a workflow step is judged with it too (without supplement requests)."""
     if finished_at is None or due_at is None:
         return ""
-    if finished_at > due_at:
+    if finished_at > due_at or supplement_requests > 1:
         return Outcome.LATE
     if timezone.localdate(finished_at) < timezone.localdate(due_at):
         return Outcome.EARLY
@@ -124,12 +129,31 @@ class DossierQuerySet(models.QuerySet):
     def open(self):
         return self.filter(status__in=OPEN_STATUSES)
 
+    def running(self):
+        """Open and not paused: the dossiers whose clock runs."""
+        return self.filter(status__in=RUNNING_STATUSES)
+
     def overdue(self, now=None):
         now = now or timezone.now()
-        return self.open().exclude(status__in=PAUSED_STATUSES).filter(due_at__lt=now)
+        return self.running().filter(due_at__lt=now)
 
     def due_within(self, start, end):
         return self.open().filter(due_at__gte=start, due_at__lt=end)
+
+    def due_soon(self, now, working_days=None, *, end=None, calendar=None):
+        """The one definition of "due soon": running dossiers due from `now` until the end of the
+        `working_days`-th working day after today (`deadlines.due_soon_end`; `end`, when given,
+        is that moment computed once by the caller). The workspace tab, the morning digest and
+        the reminder scan all call it, with the reminder policy's number of days
+        (`dossiers.policy.due_soon_working_days()`, the default of `working_days`)."""
+        if end is None:
+            from procedures import deadlines
+
+            from .policy import due_soon_working_days
+
+            days = due_soon_working_days() if working_days is None else working_days
+            end = deadlines.due_soon_end(now, days, calendar)
+        return self.running().filter(due_at__gte=now, due_at__lt=end)
 
 
 def make_pin():
@@ -139,7 +163,7 @@ def make_pin():
 def hash_pin(code, pin):
     """A keyed hash (HMAC-SHA256), not PBKDF2: the lookup is public and hot, brute force is
     stopped by throttling, and without the server key the hashes are useless."""
-    key = (getattr(settings, "PIN_HASH_KEY", "") or settings.SECRET_KEY).encode()
+    key = (settings.PIN_HASH_KEY or settings.SECRET_KEY).encode()
     return hmac.new(key, f"{code}:{pin}".encode(), hashlib.sha256).hexdigest()
 
 
@@ -280,7 +304,7 @@ class Dossier(models.Model):
 
     @property
     def outcome(self):
-        return judge(self.finished_at, self.due_at)
+        return judge(self.finished_at, self.due_at, self.supplement_requests)
 
     @property
     def masked_applicant_name(self):

@@ -35,6 +35,7 @@ from django.views.decorators.http import require_safe
 from weasyprint import HTML
 from weasyprint.urls import URLFetcher
 
+from . import workflow
 from .models import Dossier, Outcome, Stage, Status
 
 SESSION_KEY = "receipt_pins"
@@ -65,26 +66,6 @@ STAGE_TEXT = {
     Stage.APPROVAL: "Lãnh đạo phê duyệt",
     Stage.RETURN: "Bộ phận tiếp nhận và trả kết quả (trả kết quả)",
     Stage.CLOSED: "Kết thúc",
-}
-ACTION_TEXT = {
-    "submit": "Nộp hồ sơ trực tuyến",
-    "receive": "Tiếp nhận hồ sơ",
-    "request_supplement": "Yêu cầu bổ sung, hoàn thiện hồ sơ",
-    "supplement_received": "Nhận hồ sơ bổ sung",
-    "refuse": "Từ chối tiếp nhận, giải quyết hồ sơ",
-    "assign": "Chuyển hồ sơ cho chuyên viên xử lý",
-    "reassign": "Phân công lại chuyên viên xử lý",
-    "request_obligation": "Yêu cầu thực hiện nghĩa vụ tài chính",
-    "obligation_fulfilled": "Đã thực hiện nghĩa vụ tài chính",
-    "propose_result": "Trình lãnh đạo phê duyệt kết quả",
-    "approve": "Phê duyệt kết quả",
-    "send_back": "Trả lại để xử lý lại",
-    "mark_result_ready": "Hoàn thành xử lý",
-    "extend": "Xin lỗi và hẹn lại ngày trả kết quả",
-    "stop": "Dừng giải quyết hồ sơ",
-    "withdraw": "Rút hồ sơ theo yêu cầu",
-    "return_result": "Trả kết quả",
-    "attach": "Bổ sung tệp đính kèm",
 }
 # Column "Kết quả giải quyết hồ sơ (Trước hạn/đúng hạn/quá hạn)" of Mẫu 06.
 OUTCOME_TEXT = {Outcome.EARLY: "Trước hạn", Outcome.ON_TIME: "Đúng hạn", Outcome.LATE: "Quá hạn"}
@@ -281,6 +262,11 @@ def _stage_line(from_value, to_value, labels):
     return f"{labels.get(from_value, from_value)} → {labels.get(to_value, to_value)}"
 
 
+def _print_label(action):
+    spec = workflow.event_spec(action)
+    return spec.print_label if spec and spec.print_label else action
+
+
 def _control_slip(dossier, pin):
     events = list(dossier.events.select_related("actor").order_by("created_at", "id"))
     assignees = {(e.data or {}).get("assignee") for e in events if e.action in ("assign", "reassign")} - {None, ""}
@@ -297,7 +283,7 @@ def _control_slip(dossier, pin):
         rows.append(
             {
                 "at": fmt_datetime(event.created_at),
-                "action": ACTION_TEXT.get(event.action, event.action),
+                "action": _print_label(event.action),
                 "handover": handover,
                 "status": status,
                 "actor": person(event.actor),

@@ -27,17 +27,12 @@ from accounts import roles as permissions
 from procedures import deadlines
 from procedures.models import Role
 
-from . import workflow
-from .models import OPEN_STATUSES, PAUSED_STATUSES, Dossier, Stage, Status
+from . import policy, workflow
+from .models import OPEN_STATUSES, RUNNING_STATUSES, Dossier, Stage, Status
 
 QUEUES = ("waiting", "mine", "due_soon", "overdue", "supplement")
 DEFAULT_QUEUE = "waiting"
 PAGE_SIZE = 25
-
-# The actions that move a dossier on to its next step. A dossier is "waiting for" whoever may
-# take one of them now; optional actions (extend, reassign, withdraw, stop…) do not make a
-# dossier wait for someone, and paused dossiers wait for the applicant (see the "supplement" queue).
-WAITING_ACTIONS = ("receive", "assign", "propose_result", "approve", "return_result")
 
 # What the templates touch on a list row: no query per row.
 LIST_RELATED = ("procedure", "receiving_agency", "competent_agency", "returning_agency", "assignee")
@@ -46,9 +41,6 @@ LIST_RELATED = ("procedure", "receiving_agency", "competent_agency", "returning_
 class InvalidCursor(ValueError):
     """A pagination cursor that was not produced by `keyset_page` (HTTP 400)."""
 
-
-# Open statuses whose clock runs (not paused): the "due soon" and "overdue" queues.
-RUNNING_STATUSES = tuple(status for status in OPEN_STATUSES if status not in PAUSED_STATUSES)
 
 # Up to this many agencies in one agency column, a queue gets one arm per agency (an exact range
 # of the (agency, status, due_at, id) index each); above, one arm per status with the agency list
@@ -64,10 +56,11 @@ def visible(user):
 
 def waiting_scopes(user):
     """{(status, stage): {agency column: agency ids}}: the (status, stage) pairs in which one of
-    the user's (role, agency) pairs may take a `WAITING_ACTIONS` action, and where."""
+    the user's (role, agency) pairs may take an awaited action (`Action.awaited`), and where.
+    Paused dossiers wait for the applicant (see the "supplement" queue)."""
     roles = permissions.user_roles(user)
     scopes = {}
-    for name in WAITING_ACTIONS:
+    for name in workflow.AWAITED_ACTIONS:
         action = workflow.ACTIONS[name]
         for status, stage in sorted(action.sources):
             for role, scope in workflow.actors_for(action, stage):
@@ -79,7 +72,8 @@ def waiting_scopes(user):
 
 def waiting_filter(user):
     """Q of the dossiers whose (status, stage) lets one of the user's (role, agency) pairs take a
-    `WAITING_ACTIONS` action, or None when there are none (e.g. a supervisor)."""
+    awaited action, or None when there are none (e.g. a supervisor). The workspace's "Waiting for
+    me" tab and the morning digest both use it."""
     condition = None
     for (status, stage), columns in sorted(waiting_scopes(user).items()):
         for column, agency_ids in sorted(columns.items()):
@@ -89,12 +83,9 @@ def waiting_filter(user):
 
 
 def due_soon_end(now, calendar=None):
-    """The moment one working day (the office sessions of one day) after `now`."""
-    calendar = calendar or deadlines.get_calendar()
-    day_minutes = sum(
-        (end.hour * 60 + end.minute) - (start.hour * 60 + start.minute) for start, end in calendar.sessions
-    )
-    return deadlines.add_working_minutes(now, day_minutes, calendar=calendar)
+    """The end of the "due soon" window at `now` (`DossierQuerySet.due_soon`), with the reminder
+    policy's number of working days."""
+    return deadlines.due_soon_end(now, policy.due_soon_working_days(), calendar)
 
 
 def filter_queue(queryset, user, name, now=None, *, soon_end=None):
@@ -107,8 +98,7 @@ def filter_queue(queryset, user, name, now=None, *, soon_end=None):
         return queryset.filter(condition) if condition is not None else queryset.none()
     if name == "due_soon":
         # The clock stands still while a dossier is paused: its due date is not "soon".
-        end = soon_end or due_soon_end(now)
-        return queryset.due_within(now, end).exclude(status__in=PAUSED_STATUSES)
+        return queryset.due_soon(now, end=soon_end)
     if name == "overdue":
         return queryset.overdue(now)
     if name == "supplement":

@@ -29,17 +29,15 @@ from accounts.network import client_ip
 
 from .models import ThrottleCounter
 
-LOOKUP_MAX_FAILURES = 10
-LOOKUP_WINDOW_SECONDS = 15 * 60
 KEY_PREFIX = "lookup:"
 
 
 def max_failures():
-    return int(getattr(settings, "LOOKUP_MAX_FAILURES", LOOKUP_MAX_FAILURES))
+    return settings.LOOKUP_MAX_FAILURES
 
 
 def window_seconds():
-    return max(1, int(getattr(settings, "LOOKUP_WINDOW_SECONDS", LOOKUP_WINDOW_SECONDS)))
+    return max(1, settings.LOOKUP_WINDOW_SECONDS)
 
 
 def client_key(request):

@@ -50,9 +50,6 @@ QUEUE_LABELS = {
     "overdue": gettext_lazy("Overdue"),
     "supplement": gettext_lazy("Awaiting supplement"),
 }
-# Actions that take the dossier to its next step: shown open on the dossier page; the others
-# (supplements, extensions, reassignments, refusals…) are folded away, danger ones in red.
-NEXT_STEP_ACTIONS = (*selectors.WAITING_ACTIONS, "supplement_received", "obligation_fulfilled", "mark_result_ready")
 # The inputs each action parameter reads from the POST body.
 ACTION_PARAMS = ("assignee", "missing_documents", "result", "new_due_at", "collected_by", "method")
 
@@ -393,18 +390,11 @@ def is_leader_approval(dossier, names):
     return dossier.stage == Stage.APPROVAL and "approve" in names and "send_back" in names
 
 
-EVENT_LABELS = {
-    "submit": gettext_lazy("Submitted online"),
-    "receive": gettext_lazy("Received"),
-    "attach": gettext_lazy("Attachment added"),
-}
-
-
 def decorate_events(events):
     """Display attributes for the timeline: a label and the extension dates as datetimes."""
     for event in events:
-        spec = workflow.ACTIONS.get(event.action)
-        event.action_label = EVENT_LABELS.get(event.action) or (spec.label if spec else event.action)
+        spec = workflow.event_spec(event.action)
+        event.action_label = spec.history_label if spec else event.action
         event.new_due = parse_datetime(event.data.get("new_due_at") or "") if event.action == "extend" else None
         event.original_due = parse_datetime(event.data.get("original_due_at") or "") if event.new_due else None
     return events
@@ -422,8 +412,10 @@ def render_detail(request, dossier, *, status=200, errors=None, failed=None, con
         events=events,
         attachments=list(dossier.attachments.all()),
         actions=actions,
-        main_actions=[a for a in actions if a["name"] in NEXT_STEP_ACTIONS],
-        folded_actions=[a for a in actions if a["name"] not in NEXT_STEP_ACTIONS],
+        # Actions that take the dossier to its next step are shown open; the others (supplements,
+        # extensions, reassignments, refusals…) are folded away, danger ones in red.
+        main_actions=[a for a in actions if workflow.ACTIONS[a["name"]].advances],
+        folded_actions=[a for a in actions if not workflow.ACTIONS[a["name"]].advances],
         approve=by_name.get("approve"),
         send_back=by_name.get("send_back"),
         other_actions=[a for a in actions if a["name"] not in ("approve", "send_back")],

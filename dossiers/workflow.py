@@ -1,37 +1,108 @@
-"""The workflow table: which action may move a dossier from which (status, stage) to which,
-performed by which role, in which agency's scope. Views, the API, the admin and tasks all read
-this table; `dossiers.services.dossier_act()` is the only code that applies it.
+"""The workflow table: every fact about each action lives on its `Action`.
+
+Which (status, stage) an action starts from and where it leads, who takes it at each stage and
+in which of the dossier's agencies, its guard (the time and history rules of Decree 118/2025)
+and its effect on the dossier, its labels (the officers' screens, the printed control slip, the
+citizen's timeline), the notice it sends the applicant, and whether it moves the dossier to its
+next step. Views, the API, the admin, the queues, the digest, the notifications, the lookup, the
+PDFs and the benchmark's generator read this table; `dossiers.services.dossier_act()` is the only
+code that applies it. Events that are not transitions (an online submission, an attachment) have
+an `Action` without sources in `EVENTS`, for their labels.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from django.utils.translation import gettext_lazy as _
+from django.contrib.auth import get_user_model
+from django.db.models import Count, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
+from procedures import deadlines
 from procedures.models import Role
 
-from .models import Stage, Status
+from . import periods
+from .models import OPEN_STATUSES, Channel, Dossier, Pause, Stage, Status
 
 S = Status
+
+
+class WorkflowConflict(Exception):
+    """The action is not possible now (state, rule or concurrent change): HTTP 409."""
+
+
+class ActionInputError(Exception):
+    """Missing or malformed input for an action: HTTP 400. `errors` maps field → messages."""
+
+    def __init__(self, errors):
+        self.errors = errors
+        super().__init__("; ".join(f"{k}: {' '.join(v)}" for k, v in errors.items()))
 
 
 @dataclass(frozen=True)
 class Action:
     name: str
     label: str
-    # (status, stage) pairs the action starts from.
-    sources: frozenset
+    # (status, stage) pairs the action starts from (empty: an event that is not a transition).
+    sources: frozenset = frozenset()
     # Target status; None keeps the current status.
-    target: int | None
+    target: int | None = None
     # Target stage; None keeps the current stage.
-    target_stage: str | None
-    roles: frozenset
+    target_stage: str | None = None
+    roles: frozenset = frozenset()
     # Which of the dossier's agencies the actor must hold the role in.
     scope: str = "competent"
+    # Who acts at a given stage, when it differs from (each of `roles`, `scope`):
+    # {stage: ((role, agency field), ...)}.
+    stage_actors: dict = field(default_factory=dict)
     needs_comment: bool = False
-    # Extra parameters the action accepts (validated in services).
-    params: tuple = field(default_factory=tuple)
+    # Extra parameters the action accepts (validated by its effect).
+    params: tuple = ()
     # A "danger" action is shown as secondary in the UI (refuse, stop...).
     danger: bool = False
+    # A dossier is "waiting for" whoever may take one of these now (the "Waiting for me" tab and
+    # the digest); optional actions (extend, reassign, withdraw, stop…) do not make it wait.
+    awaited: bool = False
+    # Moves the dossier on to its next step: shown open on the dossier page (the others are folded).
+    advances: bool = False
+    # The label of the done action in the officers' history (default: `label`).
+    done_label: str = ""
+    # The control slip's words (Mẫu 06); printed forms are always in Vietnamese.
+    print_label: str = ""
+    # The applicant's notification (notifications.outbox template kind), if any.
+    notice: str = ""
+    # The citizen's timeline: ((conditions on the event, sentence), ...), the first whose
+    # conditions hold wins; no entry: the citizen does not see this event. A sentence may use
+    # %(agency)s (the `citizen_agency` of the dossier) and %(date)s (the event's new due date).
+    citizen: tuple = ()
+    citizen_agency: str = "receiving"
+    # What the timeline lists under the sentence: "missing" (documents to bring) or "comment".
+    citizen_details: str = ""
+    # guard(dossier, now) raises WorkflowConflict when a rule forbids the action now.
+    guard: Callable | None = None
+    # effect(dossier, actor, now, comment, params) -> event data: changes the locked dossier.
+    effect: Callable | None = None
+
+    @property
+    def history_label(self):
+        return self.done_label or self.label
+
+    def actors(self, stage):
+        """(role, agency field) pairs of whoever may take the action at `stage`."""
+        pairs = self.stage_actors.get(stage)
+        if pairs is not None:
+            return pairs
+        return tuple((role, self.scope) for role in sorted(self.roles))
+
+    def citizen_text(self, event):
+        """The timeline sentence for `event` (with placeholders), or None."""
+        for conditions, text in self.citizen:
+            if all(getattr(event, key) == value for key, value in conditions.items()):
+                return text
+        return None
 
 
 def _src(*pairs):
@@ -47,39 +118,263 @@ OPEN_ANY_STAGE = (
     (S.AWAITING_OBLIGATION, Stage.PROCESSING),
 )
 
+
+# --- Guards: the time- and history-dependent rules (the table handles states) ------------------
+
+
+def _guard_request_supplement(dossier, now):
+    if dossier.stage == Stage.INTAKE and dossier.events.filter(
+        action="request_supplement", to_stage=Stage.INTAKE
+    ).exists():
+        raise WorkflowConflict(_("A dossier gets only one supplement request at intake, listing every item."))
+    if dossier.stage == Stage.PROCESSING:
+        limit = periods.supplement_window_end(dossier)
+        if limit is None or now > limit:
+            raise WorkflowConflict(
+                _("A supplement during processing may only be requested within %(days)s working days of intake.")
+                % {"days": periods.PROCESSING_SUPPLEMENT_WINDOW_DAYS}
+            )
+
+
+def _guard_extend(dossier, now):
+    if dossier.original_due_at is not None:
+        raise WorkflowConflict(_("A dossier can be rescheduled only once."))
+    if dossier.due_at is None or timezone.localdate(now) >= timezone.localdate(dossier.due_at):
+        raise WorkflowConflict(
+            _("The apology and extension letter must be issued at least one day before the due date.")
+        )
+
+
+def _guard_refuse(dossier, now):
+    if dossier.stage != Stage.INTAKE and dossier.due_at and now > dossier.due_at:
+        raise WorkflowConflict(_("A refusal after appraisal must be issued before the due date."))
+
+
+def _guard_mark_result_ready(dossier, now):
+    if any(s["role"] == Role.LEADER for s in periods.workflow_steps(dossier)):
+        raise WorkflowConflict(_("This procedure's result must be approved by a leader."))
+
+
+# --- Effects: what an action changes on the locked dossier (returns the event's data) ----------
+
+
+def _fmt(dt):
+    return date_format(timezone.localtime(dt), "SHORT_DATETIME_FORMAT")
+
+
+def _iso(value):
+    return value.isoformat() if value else None
+
+
+def resolve_assignee(dossier, value):
+    """The specialist of the competent agency named by `value` (username or id), or the least
+    loaded one when `value` is empty."""
+    User = get_user_model()
+    specialists = User.objects.filter(
+        is_active=True, memberships__role=Role.SPECIALIST, memberships__agency_id=dossier.competent_agency_id
+    )
+    if value in (None, ""):
+        # A correlated count per candidate over (assignee, status) in `dossier_assignee_idx`: reads
+        # only each specialist's open dossiers, not every dossier they were ever assigned.
+        open_load = (
+            Dossier.objects.filter(assignee=OuterRef("pk"), status__in=OPEN_STATUSES)
+            .order_by()
+            .values("assignee")
+            .annotate(n=Count("pk"))
+            .values("n")
+        )
+        user = specialists.annotate(load=Coalesce(Subquery(open_load), 0)).order_by("load", "pk").first()
+        if user is None:
+            raise ActionInputError({"assignee": [_("The competent agency has no specialist to assign.")]})
+        return user
+    lookup = Q(username=str(value))
+    if str(value).isdigit():
+        lookup |= Q(pk=int(value))
+    user = specialists.filter(lookup).first()
+    if user is None:
+        raise ActionInputError({"assignee": [_("Choose a specialist of the competent agency.")]})
+    return user
+
+
+def _receive(d, actor, now, comment, params):
+    d.received_at = now
+    d.due_at = periods.compute_due(d, now)
+    return {}
+
+
+def _request_supplement(d, actor, now, comment, params):
+    missing = params.get("missing_documents") or []
+    if isinstance(missing, str):
+        missing = [line for line in missing.splitlines() if line.strip()]
+    d.supplement_requests += 1
+    if d.stage == Stage.PROCESSING:
+        Pause.objects.create(dossier=d, kind=Pause.Kind.SUPPLEMENT, started_at=now)
+    return {"missing_documents": [str(m) for m in missing]}
+
+
+def _supplement_received(d, actor, now, comment, params):
+    previous_due = d.due_at
+    if d.stage == Stage.INTAKE:
+        # The complete dossier is accepted now: the period starts from this moment.
+        d.status = Status.RECEIVED
+        d.received_at = now
+        d.step_started_at = now
+        d.due_at = periods.compute_due(d, now)
+        d.step_due_at = periods.step_deadline(d, Stage.INTAKE, now)
+    else:
+        periods.close_pause(d, now)
+        # Art. 19.5: the processing period restarts from zero.
+        d.status = Status.PROCESSING
+        d.period_started_at = now
+        d.due_at = periods.compute_due(d, now)
+        d.step_due_at = periods.step_deadline(d, Stage.PROCESSING, now)
+    return {"previous_due_at": _iso(previous_due)}
+
+
+def _assign(d, actor, now, comment, params):
+    d.assignee = resolve_assignee(d, params.get("assignee"))
+    return {"assignee": d.assignee.get_username()}
+
+
+def _request_obligation(d, actor, now, comment, params):
+    Pause.objects.create(dossier=d, kind=Pause.Kind.OBLIGATION, started_at=now)
+    return {}
+
+
+def _obligation_fulfilled(d, actor, now, comment, params):
+    pause = periods.close_pause(d, now)
+    minutes = pause.working_minutes if pause else 0
+    previous_due = d.due_at
+    # The waiting time is not counted: deadlines move by exactly the paused working time.
+    if d.due_at:
+        d.due_at = deadlines.add_working_minutes(d.due_at, minutes)
+    if d.step_due_at:
+        d.step_due_at = deadlines.add_working_minutes(d.step_due_at, minutes)
+    return {"paused_working_minutes": minutes, "previous_due_at": _iso(previous_due)}
+
+
+def _propose_result(d, actor, now, comment, params):
+    d.result_summary = str(params.get("result") or comment or "")
+    return {}
+
+
+def _finish(d, actor, now, comment, params):
+    if params.get("result"):
+        d.result_summary = str(params["result"])
+    d.finished_at = now
+    return {}
+
+
+def _extend(d, actor, now, comment, params):
+    new_due = periods.parse_new_due(params.get("new_due_at"))
+    if new_due is None:
+        raise ActionInputError({"new_due_at": [_("Enter the new due date (dd/mm/yyyy).")]})
+    if new_due <= d.due_at:
+        raise ActionInputError(
+            {"new_due_at": [_("The new due date must be after the current one (%(date)s).") % {"date": _fmt(d.due_at)}]}
+        )
+    d.original_due_at = d.due_at
+    d.due_at = new_due
+    return {"original_due_at": _iso(d.original_due_at), "new_due_at": _iso(new_due)}
+
+
+def _close(d, actor, now, comment, params):
+    periods.close_pause(d, now)
+    d.finished_at = now
+    return {}
+
+
+def _return_result(d, actor, now, comment, params):
+    collected_by = str(params.get("collected_by") or "").strip()
+    method = str(params.get("method") or "in_person")
+    errors = {}
+    if not collected_by:
+        errors["collected_by"] = [_("Enter who collected the result.")]
+    if method not in Channel.values:
+        errors["method"] = [_("Unknown return method.")]
+    if errors:
+        raise ActionInputError(errors)
+    d.returned_at = now
+    d.returned_to = collected_by[:255]
+    d.return_method = method
+    return {"collected_by": d.returned_to, "method": method}
+
+
+# --- The table ------------------------------------------------------------------------------
+
+RESULT_READY_TEXT = gettext_lazy("The result is ready. Please collect it at %(agency)s.")
+
 ACTIONS = {
     a.name: a
     for a in [
         Action(
             "receive",
-            _("Accept the dossier"),
+            gettext_lazy("Accept the dossier"),
             _src((S.SUBMITTED_ONLINE, Stage.INTAKE)),
             S.RECEIVED,
             Stage.INTAKE,
             frozenset({Role.RECEPTION}),
             scope="receiving",
+            awaited=True,
+            advances=True,
+            done_label=gettext_lazy("Received"),
+            print_label="Tiếp nhận hồ sơ",
+            notice="citizen.received",
+            citizen=(
+                ({"from_status": None}, gettext_lazy("Your dossier was received at %(agency)s.")),
+                ({}, gettext_lazy("The office accepted your online dossier.")),
+            ),
+            effect=_receive,
         ),
         Action(
             "request_supplement",
-            _("Request a supplement"),
+            gettext_lazy("Request a supplement"),
             _src((S.SUBMITTED_ONLINE, Stage.INTAKE), (S.RECEIVED, Stage.INTAKE), (S.PROCESSING, Stage.PROCESSING)),
             S.AWAITING_SUPPLEMENT,
             None,
             frozenset({Role.RECEPTION, Role.SPECIALIST}),
+            # At intake it is the receiving agency's desk; during processing the competent
+            # agency's specialist.
+            stage_actors={
+                Stage.INTAKE: ((Role.RECEPTION, "receiving"),),
+                Stage.PROCESSING: ((Role.SPECIALIST, "competent"),),
+            },
             needs_comment=True,
             params=("missing_documents",),
+            print_label="Yêu cầu bổ sung, hoàn thiện hồ sơ",
+            notice="citizen.supplement",
+            citizen=(({}, gettext_lazy("The office asked you to bring more documents.")),),
+            citizen_details="missing",
+            guard=_guard_request_supplement,
+            effect=_request_supplement,
         ),
         Action(
             "supplement_received",
-            _("Supplement received"),
+            gettext_lazy("Supplement received"),
             _src((S.AWAITING_SUPPLEMENT, Stage.INTAKE), (S.AWAITING_SUPPLEMENT, Stage.PROCESSING)),
             None,
             None,
             frozenset({Role.RECEPTION, Role.SPECIALIST}),
+            stage_actors={
+                Stage.INTAKE: ((Role.RECEPTION, "receiving"),),
+                # Paper handed in at the desk, or sent to the specialist.
+                Stage.PROCESSING: ((Role.RECEPTION, "receiving"), (Role.SPECIALIST, "competent")),
+            },
+            advances=True,
+            print_label="Nhận hồ sơ bổ sung",
+            notice="citizen.received",
+            citizen=(
+                (
+                    {"from_stage": Stage.PROCESSING},
+                    gettext_lazy("Your additional documents were received; the processing time starts again."),
+                ),
+                ({}, gettext_lazy("Your complete dossier was accepted; the processing time starts now.")),
+            ),
+            effect=_supplement_received,
         ),
         Action(
             "refuse",
-            _("Refuse"),
+            gettext_lazy("Refuse"),
             _src(
                 (S.SUBMITTED_ONLINE, Stage.INTAKE),
                 (S.AWAITING_SUPPLEMENT, Stage.INTAKE),
@@ -89,83 +384,130 @@ ACTIONS = {
             S.REFUSED,
             Stage.CLOSED,
             frozenset({Role.RECEPTION, Role.LEADER}),
+            # At intake the receiving desk refuses; after appraisal, the competent agency's leader.
+            stage_actors={
+                Stage.INTAKE: ((Role.RECEPTION, "receiving"),),
+                Stage.PROCESSING: ((Role.LEADER, "competent"),),
+                Stage.APPROVAL: ((Role.LEADER, "competent"),),
+            },
             needs_comment=True,
             danger=True,
+            print_label="Từ chối tiếp nhận, giải quyết hồ sơ",
+            notice="citizen.refused",
+            citizen=(({}, gettext_lazy("Your dossier was refused.")),),
+            citizen_details="comment",
+            guard=_guard_refuse,
+            effect=_close,
         ),
         Action(
             "assign",
-            _("Transfer to a specialist"),
+            gettext_lazy("Transfer to a specialist"),
             _src((S.RECEIVED, Stage.INTAKE)),
             S.PROCESSING,
             Stage.PROCESSING,
             frozenset({Role.RECEPTION, Role.LEADER}),
+            stage_actors={Stage.INTAKE: ((Role.RECEPTION, "receiving"), (Role.LEADER, "competent"))},
             params=("assignee",),
+            awaited=True,
+            advances=True,
+            print_label="Chuyển hồ sơ cho chuyên viên xử lý",
+            citizen=(({}, gettext_lazy("Your dossier was passed on for processing.")),),
+            effect=_assign,
         ),
         Action(
             "reassign",
-            _("Reassign"),
+            gettext_lazy("Reassign"),
             _src((S.PROCESSING, Stage.PROCESSING)),
             None,
             None,
             frozenset({Role.LEADER}),
             params=("assignee",),
+            print_label="Phân công lại chuyên viên xử lý",
+            effect=_assign,
         ),
         Action(
             "request_obligation",
-            _("Request the financial obligation"),
+            gettext_lazy("Request the financial obligation"),
             _src((S.PROCESSING, Stage.PROCESSING)),
             S.AWAITING_OBLIGATION,
             None,
             frozenset({Role.SPECIALIST}),
             needs_comment=True,
+            print_label="Yêu cầu thực hiện nghĩa vụ tài chính",
+            citizen=(({}, gettext_lazy("You were asked to pay the fee or tax; processing waits until it is paid.")),),
+            effect=_request_obligation,
         ),
         Action(
             "obligation_fulfilled",
-            _("Financial obligation fulfilled"),
+            gettext_lazy("Financial obligation fulfilled"),
             _src((S.AWAITING_OBLIGATION, Stage.PROCESSING)),
             S.PROCESSING,
             None,
             frozenset({Role.SPECIALIST, Role.RECEPTION}),
+            stage_actors={Stage.PROCESSING: ((Role.SPECIALIST, "competent"), (Role.RECEPTION, "receiving"))},
+            advances=True,
+            print_label="Đã thực hiện nghĩa vụ tài chính",
+            citizen=(({}, gettext_lazy("The fee or tax was paid; processing continues.")),),
+            effect=_obligation_fulfilled,
         ),
         Action(
             "propose_result",
-            _("Propose the result"),
+            gettext_lazy("Propose the result"),
             _src((S.PROCESSING, Stage.PROCESSING)),
             None,
             Stage.APPROVAL,
             frozenset({Role.SPECIALIST}),
             params=("result",),
+            awaited=True,
+            advances=True,
+            print_label="Trình lãnh đạo phê duyệt kết quả",
+            effect=_propose_result,
         ),
         Action(
             "approve",
-            _("Approve"),
+            gettext_lazy("Approve"),
             _src((S.PROCESSING, Stage.APPROVAL)),
             S.RESULT_READY,
             Stage.RETURN,
             frozenset({Role.LEADER}),
+            awaited=True,
+            advances=True,
+            print_label="Phê duyệt kết quả",
+            notice="citizen.result_ready",
+            citizen=(({}, RESULT_READY_TEXT),),
+            citizen_agency="returning",
+            effect=_finish,
         ),
         Action(
             "send_back",
-            _("Send back"),
+            gettext_lazy("Send back"),
             _src((S.PROCESSING, Stage.APPROVAL)),
             None,
             Stage.PROCESSING,
             frozenset({Role.LEADER}),
             needs_comment=True,
             danger=True,
+            print_label="Trả lại để xử lý lại",
         ),
         Action(
             "mark_result_ready",
-            _("Mark the result ready"),
+            gettext_lazy("Mark the result ready"),
             _src((S.PROCESSING, Stage.PROCESSING)),
             S.RESULT_READY,
             Stage.RETURN,
             frozenset({Role.SPECIALIST}),
             params=("result",),
+            advances=True,
+            print_label="Hoàn thành xử lý",
+            notice="citizen.result_ready",
+            citizen=(({}, RESULT_READY_TEXT),),
+            citizen_agency="returning",
+            guard=_guard_mark_result_ready,
+            effect=_finish,
         ),
         Action(
             "extend",
-            _("Issue an apology and extension letter"),
+            gettext_lazy("Issue an apology and extension letter"),
             _src(
                 (S.PROCESSING, Stage.PROCESSING),
                 (S.PROCESSING, Stage.APPROVAL),
@@ -177,20 +519,30 @@ ACTIONS = {
             frozenset({Role.SPECIALIST, Role.LEADER}),
             needs_comment=True,
             params=("new_due_at",),
+            print_label="Xin lỗi và hẹn lại ngày trả kết quả",
+            notice="citizen.extended",
+            citizen=(
+                ({}, gettext_lazy("The office apologised for the delay and set a new appointment date: %(date)s.")),
+            ),
+            guard=_guard_extend,
+            effect=_extend,
         ),
         Action(
             "stop",
-            _("Stop processing"),
+            gettext_lazy("Stop processing"),
             _src(*OPEN_ANY_STAGE),
             S.STOPPED,
             Stage.CLOSED,
             frozenset({Role.LEADER}),
             needs_comment=True,
             danger=True,
+            print_label="Dừng giải quyết hồ sơ",
+            citizen=(({}, gettext_lazy("Processing of your dossier was stopped.")),),
+            effect=_close,
         ),
         Action(
             "withdraw",
-            _("Withdraw at the applicant's request"),
+            gettext_lazy("Withdraw at the applicant's request"),
             _src(*OPEN_ANY_STAGE),
             S.WITHDRAWN,
             Stage.CLOSED,
@@ -198,48 +550,74 @@ ACTIONS = {
             scope="receiving",
             needs_comment=True,
             danger=True,
+            print_label="Rút hồ sơ theo yêu cầu",
+            citizen=(({}, gettext_lazy("Your dossier was withdrawn at your request.")),),
+            effect=_close,
         ),
         Action(
             "return_result",
-            _("Return the result"),
+            gettext_lazy("Return the result"),
             _src((S.RESULT_READY, Stage.RETURN)),
             S.RETURNED,
             Stage.CLOSED,
             frozenset({Role.RECEPTION}),
             scope="returning",
             params=("collected_by", "method"),
+            awaited=True,
+            advances=True,
+            print_label="Trả kết quả",
+            citizen=(({}, gettext_lazy("The result was handed over.")),),
+            effect=_return_result,
         ),
     ]
 }
 
-# Who may act also depends on the stage: at intake it is the receiving agency's reception desk;
-# during processing the competent agency's staff (and, for paper handed in at the desk, the
-# receiving agency's reception). Pairs are (role, which of the dossier's agencies).
-_STAGE_ACTORS = {
-    ("request_supplement", Stage.INTAKE): ((Role.RECEPTION, "receiving"),),
-    ("request_supplement", Stage.PROCESSING): ((Role.SPECIALIST, "competent"),),
-    ("withdraw", Stage.INTAKE): ((Role.RECEPTION, "receiving"),),
-    ("supplement_received", Stage.INTAKE): ((Role.RECEPTION, "receiving"),),
-    ("supplement_received", Stage.PROCESSING): ((Role.RECEPTION, "receiving"), (Role.SPECIALIST, "competent")),
-    ("refuse", Stage.INTAKE): ((Role.RECEPTION, "receiving"),),
-    ("assign", Stage.INTAKE): ((Role.RECEPTION, "receiving"), (Role.LEADER, "competent")),
-    ("obligation_fulfilled", Stage.PROCESSING): ((Role.SPECIALIST, "competent"), (Role.RECEPTION, "receiving")),
+# Events that are not transitions: labels only.
+EVENTS = {
+    **ACTIONS,
+    "submit": Action(
+        "submit",
+        gettext_lazy("Submitted online"),
+        print_label="Nộp hồ sơ trực tuyến",
+        citizen=(({}, gettext_lazy("Your dossier was submitted online.")),),
+    ),
+    "attach": Action("attach", gettext_lazy("Attachment added"), print_label="Bổ sung tệp đính kèm"),
 }
 
-
-def actors_for(action, stage):
-    """(role, agency field) pairs of whoever may take `action` at `stage`."""
-    pairs = _STAGE_ACTORS.get((action.name, stage))
-    if pairs is not None:
-        return pairs
-    roles = action.roles - {Role.RECEPTION} if action.name == "refuse" else action.roles
-    return tuple((role, action.scope) for role in sorted(roles))
+# How `dossier_create()` starts a dossier: the event it writes and the (status, stage) it gives.
+CREATION = {
+    "submit": (S.SUBMITTED_ONLINE, Stage.INTAKE),  # online, waits for acceptance
+    "receive": (S.RECEIVED, Stage.INTAKE),  # in person or by post: accepted now
+    "request_supplement": (S.AWAITING_SUPPLEMENT, Stage.INTAKE),  # incomplete: the one request
+}
 
 
 def get_action(name):
     return ACTIONS.get(name)
 
 
+def event_spec(name):
+    """The `Action` describing an event's action (transitions and the other events), or None."""
+    return EVENTS.get(name)
+
+
+def actors_for(action, stage):
+    """(role, agency field) pairs of whoever may take `action` at `stage`."""
+    return action.actors(stage)
+
+
 def allowed_from(status, stage):
     """Names of the actions the table allows from a (status, stage), whoever the actor is."""
     return [a.name for a in ACTIONS.values() if (status, stage) in a.sources]
+
+
+def outcome_of(action, status, stage):
+    """The (status, stage) `action` leads to from (status, stage), as `dossier_act` applies it
+    when the effect leaves the status alone."""
+    spec = ACTIONS[action]
+    if (status, stage) not in spec.sources:
+        raise WorkflowConflict(f"{action} is not possible from ({status}, {stage}).")
+    return (spec.target if spec.target is not None else status, spec.target_stage or stage)
+
+
+AWAITED_ACTIONS = tuple(name for name, a in ACTIONS.items() if a.awaited)

@@ -66,6 +66,8 @@ INSTALLED_APPS = [
     "notifications",
     "reporting",
 ]
+# The constant-JSON floor of the benchmark (bench/floor_views.py): only bench/settings.py turns it on.
+BENCH_FLOOR = False
 # The benchmark's tools (`manage.py seed_bench`): development machines only (and the test and
 # benchmark settings, which add the app themselves). Never installed by a production deployment.
 BENCH_TOOLS = env.bool("BENCH_TOOLS", default=DEBUG)
@@ -230,6 +232,8 @@ EMAIL_BACKEND = _backend(
     "notifications.mail.IdempotentFileEmailBackend" if DEBUG else "django.core.mail.backends.smtp.EmailBackend",
 )
 EMAIL_FILE_PATH = env.str("EMAIL_FILE_PATH", default=str(VAR_DIR / "mail"))
+# The domain of the Message-ID of outgoing e-mails (a stable ID makes a re-sent e-mail a duplicate).
+EMAIL_MESSAGE_ID_DOMAIN = env.str("EMAIL_MESSAGE_ID_DOMAIN", default="motcua.local")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Một Cửa <no-reply@motcua.local>")
 EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
 EMAIL_PORT = env.int("EMAIL_PORT", default=25)
@@ -288,6 +292,9 @@ ATTACHMENT_MAX_BYTES = env.int("ATTACHMENT_MAX_BYTES", default=10 * 1024 * 1024)
 # Citizen lookup throttling: failed lookups per client address and window.
 LOOKUP_MAX_FAILURES = env.int("LOOKUP_MAX_FAILURES", default=10)
 # Whole request bodies above this are refused (413) from the Content-Length header, before a byte
+# The key of the lookup PINs' HMAC (dossiers.models.hash_pin); empty: SECRET_KEY. Set it to keep
+# the printed PINs valid across a SECRET_KEY rotation.
+PIN_HASH_KEY = env.str("PIN_HASH_KEY", default="")
 # is read (motcua.middleware.RequestGuardMiddleware). A reception form carries several attachments.
 REQUEST_MAX_BODY_BYTES = env.int("REQUEST_MAX_BODY_BYTES", default=50 * 1024 * 1024)
 LOOKUP_WINDOW_SECONDS = env.int("LOOKUP_WINDOW_SECONDS", default=15 * 60)

@@ -67,7 +67,7 @@ def _check_redis(url):
 
 
 def _check_filesystem_broker():
-    options = getattr(settings, "CELERY_BROKER_TRANSPORT_OPTIONS", None) or {}
+    options = settings.CELERY_BROKER_TRANSPORT_OPTIONS or {}
     folders = {options.get("data_folder_in"), options.get("data_folder_out")} - {None, ""}
     if not folders:
         raise FileNotFoundError("filesystem broker has no data folder configured")
@@ -82,7 +82,7 @@ def _check_filesystem_broker():
 
 def check_broker():
     """Can a message be handed to the Celery broker? Never reports the URL's credentials or host."""
-    url = getattr(settings, "CELERY_BROKER_URL", "") or ""
+    url = settings.CELERY_BROKER_URL or ""
     scheme = urlsplit(url).scheme.lower() if "://" in url else ""
     result = {"ok": False, "url": f"{scheme}://" if scheme else "", "latency_ms": None}
     started = time.perf_counter()

@@ -10,8 +10,12 @@ class NotificationsConfig(AppConfig):
     verbose_name = _("Reminders and notifications")
 
     def ready(self):
+        from dossiers import policy
         from dossiers.signals import dossier_transition
 
         from . import outbox
+        from .models import ReminderPolicy
 
         dossier_transition.connect(outbox.on_transition, dispatch_uid="notifications.outbox")
+        # "Due soon" everywhere (workspace, digest, scan) uses the admin-editable policy's days.
+        policy.register("due_soon_working_days", lambda: ReminderPolicy.get().due_soon_working_days)

@@ -27,13 +27,13 @@ MAX_BACKOFF_MINUTES = 240
 
 def message_id(notification):
     """A stable Message-ID derived from the outbox key: a re-sent copy has the same one."""
-    domain = getattr(settings, "EMAIL_MESSAGE_ID_DOMAIN", "motcua.local")
+    domain = settings.EMAIL_MESSAGE_ID_DOMAIN
     local = "".join(c if c.isalnum() or c in "-_" else "." for c in notification.dedupe_key)
     return f"<{local}@{domain}>"
 
 
 def sms_backend():
-    return import_string(getattr(settings, "SMS_BACKEND", "notifications.sms.ConsoleSMSBackend"))()
+    return import_string(settings.SMS_BACKEND)()
 
 
 def sms_text(notification):

@@ -22,7 +22,9 @@ from django.utils import timezone, translation
 from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
-from dossiers.models import PAUSED_STATUSES, Dossier, Stage, Status
+from dossiers.models import Dossier, Stage, Status
+from dossiers.periods import STAGE_OWNERS
+from dossiers.workflow import event_spec
 from notifications.models import Notification, NotificationChannel, NotificationTemplate, ReminderPolicy
 from procedures.models import Membership, Role
 
@@ -132,16 +134,6 @@ DIGEST_PLACEHOLDERS = {
 def placeholders_for(kind):
     return DIGEST_PLACEHOLDERS if kind == "digest" else DOSSIER_PLACEHOLDERS
 
-
-CITIZEN_EVENTS = {
-    "receive": "citizen.received",
-    "supplement_received": "citizen.received",
-    "request_supplement": "citizen.supplement",
-    "refuse": "citizen.refused",
-    "approve": "citizen.result_ready",
-    "mark_result_ready": "citizen.result_ready",
-    "extend": "citizen.extended",
-}
 
 # A sandbox: the default tags and filters, no template loaders, no extra libraries.
 ENGINE = Engine(autoescape=False, libraries={}, loaders=[])
@@ -367,8 +359,9 @@ class Lookups:
 def on_dossier_event(dossier, event, policy=None):
     """Citizen notifications for an event (receipt, supplement, refusal, result ready,
     extension), written in the transaction of the change itself."""
-    kind = CITIZEN_EVENTS.get(event.action)
-    if kind is None:
+    spec = event_spec(event.action)
+    kind = spec.notice if spec is not None else ""
+    if not kind:
         return 0
     policy = policy or ReminderPolicy.get()
     targets = []
@@ -412,14 +405,10 @@ def _officer_groups(dossier, include_leaders):
     if dossier.assignee_id and dossier.stage == Stage.PROCESSING:
         assignee = dossier.assignee
     else:
-        role, agency_id = {
-            Stage.INTAKE: (Role.RECEPTION, dossier.receiving_agency_id),
-            Stage.PROCESSING: (Role.SPECIALIST, dossier.competent_agency_id),
-            Stage.APPROVAL: (Role.LEADER, dossier.competent_agency_id),
-            Stage.RETURN: (Role.RECEPTION, dossier.returning_agency_id),
-        }.get(dossier.stage, (None, None))
-        if role:
-            groups.append((role, agency_id))
+        owner = STAGE_OWNERS.get(dossier.stage)
+        if owner is not None:
+            role, scope = owner
+            groups.append((role, getattr(dossier, f"{scope}_agency_id")))
     if include_leaders:
         groups.append((Role.LEADER, dossier.competent_agency_id))
     return assignee, groups
@@ -659,26 +648,23 @@ def officers_with_work():
     return get_user_model().objects.filter(is_active=True, memberships__isnull=False).distinct().order_by("pk")
 
 
-def digest_counts(user, now, calendar=None):
-    """The numbers in an officer's morning digest: dossiers waiting for them (assigned to them,
-    awaiting their approval, at their desk) and, among those plus (for leaders) every open
-    dossier of their agency, how many are due within the next working day and overdue."""
+def digest_counts(user, now, calendar=None, policy=None):
+    """The numbers in an officer's morning digest: the dossiers waiting for them (exactly the
+    workspace's "Waiting for me" tab, `selectors.waiting_filter`) and, among those plus (for
+    leaders) every open dossier of their agency, how many are due soon (`Dossier.objects.due_soon`
+    with the reminder policy's days, as the workspace tab and the scan) and overdue."""
     from accounts.roles import user_roles
-    from procedures import deadlines
+    from dossiers.selectors import waiting_filter
 
-    roles = user_roles(user)
-    leading = [a for r, a in roles if r == Role.LEADER]
-    desks = [a for r, a in roles if r == Role.RECEPTION]
-    waiting = (
-        Q(assignee=user, stage=Stage.PROCESSING)
-        | Q(competent_agency_id__in=leading, stage=Stage.APPROVAL)
-        | Q(receiving_agency_id__in=desks, stage=Stage.INTAKE)
-    )
-    watched = Dossier.objects.open().filter(waiting | Q(competent_agency_id__in=leading))
-    horizon = deadlines.add_working_minutes(now, 8 * 60, calendar)
+    policy = policy or ReminderPolicy.get()
+    leading = [a for r, a in user_roles(user) if r == Role.LEADER]
+    waiting = waiting_filter(user)
+    visible = Dossier.objects.visible_to(user)
+    mine = visible.filter(waiting) if waiting is not None else visible.none()
+    watched = visible.open().filter((waiting or Q(pk__in=[])) | Q(competent_agency_id__in=leading))
     return {
-        "waiting": Dossier.objects.open().filter(waiting).count(),
-        "due_soon": watched.exclude(status__in=PAUSED_STATUSES).filter(due_at__gte=now, due_at__lt=horizon).count(),
+        "waiting": mine.count(),
+        "due_soon": watched.due_soon(now, policy.due_soon_working_days, calendar=calendar).count(),
         "overdue": watched.overdue(now).count(),
     }
 

@@ -23,14 +23,13 @@ from django.db.models.functions import Concat
 from django.urls import reverse
 from django.utils import timezone
 
-from dossiers.models import OPEN_STATUSES, PAUSED_STATUSES, Dossier, Status
+from dossiers.models import RUNNING_STATUSES, Dossier, Status
 from notifications import outbox as notifications
 from notifications.models import NotificationChannel, Reminder, ReminderKind, ReminderPolicy
 from procedures import deadlines
 from procedures.models import Agency
 
 BATCH = 1000
-RUNNING_STATUSES = tuple(s for s in OPEN_STATUSES if s not in PAUSED_STATUSES)
 # What the scan reads of a dossier (thresholds, recipients, the messages' placeholders). The
 # few agencies and officers they point to are read once per batch (prefetch), not joined to every
 # row: a dossier then costs one model instance instead of four.
@@ -70,23 +69,20 @@ class Limits:
     today: date
     working_today: bool
     tomorrow: datetime  # start of tomorrow (local)
-    due_soon_last_day: date
-    due_soon_end: datetime  # midnight after the last due_soon day
+    due_soon_end: datetime  # the end of the "due soon" window (Dossier.objects.due_soon)
     prompt_last_day: date
     prompt_end: datetime
 
     @classmethod
     def at(cls, now, calendar, policy):
         today = timezone.localdate(now)
-        soon = calendar.add_working_days(today, policy.due_soon_working_days)
         prompt = calendar.add_working_days(today, policy.extension_prompt_working_days)
         return cls(
             now=now,
             today=today,
             working_today=calendar.is_working_day(today),
             tomorrow=timezone.make_aware(datetime.combine(today + timedelta(days=1), time.min)),
-            due_soon_last_day=soon,
-            due_soon_end=_midnight_after(soon),
+            due_soon_end=deadlines.due_soon_end(now, policy.due_soon_working_days, calendar),
             prompt_last_day=prompt,
             prompt_end=_midnight_after(prompt),
         )
@@ -104,7 +100,7 @@ def reminder_kinds(dossier, now, calendar, policy, limits=None):
 
     `limits` (the same for every dossier of a scan) may be passed to save recomputing them.
     """
-    if dossier.status not in RUNNING_STATUSES:
+    if dossier.status not in RUNNING_STATUSES:  # Dossier.objects.running()
         return []
     limits = limits or Limits.at(now, calendar, policy)
     kinds = []
@@ -118,7 +114,7 @@ def reminder_kinds(dossier, now, calendar, policy, limits=None):
                 kinds.append((ReminderKind.OVERDUE, today.isoformat()))
         elif due_day == today:
             kinds.append((ReminderKind.DUE_TODAY, due_key))
-        elif due_day <= limits.due_soon_last_day:
+        elif due < limits.due_soon_end:
             kinds.append((ReminderKind.DUE_SOON, due_key))
         # The letter can be issued in processing or approval (status 4; see workflow "extend"),
         # once, and at least one day before the due date.
@@ -189,15 +185,13 @@ def candidate_ids(now, calendar, policy, limits=None):
     already written. Together they select every dossier `reminder_kinds()` gives a pair that
     does not exist yet (and, rarely, one whose pairs all exist: its inserts then do nothing)."""
     limits = limits or Limits.at(now, calendar, policy)
-    running = Dossier.objects.filter(status__in=OPEN_STATUSES).exclude(status__in=PAUSED_STATUSES).order_by()
+    running = Dossier.objects.running().order_by()
+    # "Due soon" (the workspace tab and the digest too): due today, or later within the window.
+    soon = Dossier.objects.due_soon(now, end=limits.due_soon_end).order_by()
     due_key = LocalISO(OuterRef("due_at"))
     queries = [
-        _missing(running.filter(due_at__gte=now, due_at__lt=limits.tomorrow), ReminderKind.DUE_TODAY, due_key),
-        _missing(
-            running.filter(due_at__gte=limits.tomorrow, due_at__lt=limits.due_soon_end),
-            ReminderKind.DUE_SOON,
-            due_key,
-        ),
+        _missing(soon.filter(due_at__lt=limits.tomorrow), ReminderKind.DUE_TODAY, due_key),
+        _missing(soon.filter(due_at__gte=limits.tomorrow), ReminderKind.DUE_SOON, due_key),
         _missing(
             running.filter(
                 due_at__gte=limits.tomorrow,
@@ -307,7 +301,7 @@ def send_digests(now=None, calendar=None, policy=None):
     today = timezone.localdate(now)
     written = 0
     for user in notifications.officers_with_work():
-        counts = notifications.digest_counts(user, now, calendar)
+        counts = notifications.digest_counts(user, now, calendar, policy)
         if not any(counts.values()):
             continue
         context = {

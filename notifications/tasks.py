@@ -36,13 +36,6 @@ def _when(now):
     return now
 
 
-def in_office_hours(now, calendar):
-    local = timezone.localtime(now)
-    if not calendar.is_working_day(local.date()):
-        return False
-    return calendar.sessions[0][0] <= local.time() <= calendar.sessions[-1][1]
-
-
 def claim_scan(now, policy):
     """True if this caller won the right to run the scan now (at most one per interval). The
     conditional UPDATE is atomic: of two beats (or ticks) at the same moment exactly one wins."""
@@ -89,7 +82,7 @@ def run_tick(now=None):
     policy = ReminderPolicy.get()
     calendar = deadlines.get_calendar()
     result = {}
-    if (not policy.scan_in_office_hours_only or in_office_hours(now, calendar)) and claim_scan(now, policy):
+    if (not policy.scan_in_office_hours_only or calendar.in_office_hours(now)) and claim_scan(now, policy):
         result["scan"] = reminders.scan(now)
         result["closed"] = close_expired_supplements(now)
     digests = run_digest(now, policy, calendar)

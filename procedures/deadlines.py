@@ -198,9 +198,28 @@ class WorkingCalendar:
         start, end = self.sessions[index]
         return _at(day, start), _at(day, end)
 
-    def _close_of(self, day):
-        """The end of the last office session of `day`."""
+    # The working-day vocabulary (public): every caller outside this module uses these instead
+    # of reading `sessions` itself.
+
+    def close_of_day(self, day):
+        """The end of the last office session of `day` ("end of the working day")."""
         return _at(day, self.sessions[-1][1])
+
+    def opening_of_day(self, day):
+        """The start of the first office session of `day` ("đầu giờ")."""
+        return _at(day, self.sessions[0][0])
+
+    def in_office_hours(self, moment):
+        """True during a working day's office hours, from the opening to the close (the lunch
+        break included: offices are open that day)."""
+        local = _local(moment, "moment")
+        return self.is_working_day(local.date()) and self.sessions[0][0] <= local.time() <= self.sessions[-1][1]
+
+    @property
+    def day_minutes(self):
+        """The working minutes of one full working day (all sessions)."""
+        return sum((end.hour * 60 + end.minute) - (start.hour * 60 + start.minute) for start, end in self.sessions)
+
 
 
 def get_calendar() -> WorkingCalendar:
@@ -217,10 +236,28 @@ def get_calendar() -> WorkingCalendar:
             days_off.add(day)
         elif kind == CalendarOverride.Kind.WORKING_DAY:
             working_days.add(day)
-    sessions = getattr(settings, "OFFICE_HOURS", None) or DEFAULT_SESSIONS
+    sessions = settings.OFFICE_HOURS or DEFAULT_SESSIONS
     return WorkingCalendar(
         extra_days_off=frozenset(days_off), extra_working_days=frozenset(working_days), sessions=tuple(sessions)
     )
+
+
+def close_of_day(day: date, calendar: WorkingCalendar | None = None) -> datetime:
+    """The end of the working day `day` (the close of its last office session)."""
+    return (get_calendar() if calendar is None else calendar).close_of_day(_as_date(day))
+
+
+def in_office_hours(moment: datetime, calendar: WorkingCalendar | None = None) -> bool:
+    return (get_calendar() if calendar is None else calendar).in_office_hours(moment)
+
+
+def due_soon_end(now: datetime, working_days: int, calendar: WorkingCalendar | None = None) -> datetime:
+    """The end of the "due soon" window at `now`: midnight after the `working_days`-th working day
+    after today (0: the end of today). See `DossierQuerySet.due_soon`."""
+    cal = get_calendar() if calendar is None else calendar
+    today = _local(now, "now").date()
+    last = cal.add_working_days(today, working_days) if working_days > 0 else today
+    return _at(last + timedelta(days=1), time.min)
 
 
 def counting_start(received_at: datetime, calendar: WorkingCalendar | None = None) -> datetime:
@@ -251,7 +288,7 @@ def compute_due_at(
     See the module docstring for the rules.
     """
     if policy is None:
-        policy = getattr(settings, "DEADLINE_POLICY", POLICY_SAME_HALF)
+        policy = settings.DEADLINE_POLICY
     if policy not in POLICIES:
         raise ValueError(
             f"Unknown deadline policy {policy!r} (check settings.DEADLINE_POLICY); "
@@ -271,7 +308,7 @@ def compute_due_at(
         day = start.date()
         if cutoff is not None and start.time() > cutoff:
             day = cal.next_working_day(day)
-        return cal._close_of(day)
+        return cal.close_of_day(day)
 
     if policy == POLICY_SAME_HALF:
         units = math.ceil(days * len(cal.sessions))
@@ -282,7 +319,7 @@ def compute_due_at(
 
     # Civil Code: the acceptance day is not counted; the period ends at the close of day N.
     acceptance_day = _local(received_at, "received_at").date()
-    return cal._close_of(cal.add_working_days(acceptance_day, math.ceil(days)))
+    return cal.close_of_day(cal.add_working_days(acceptance_day, math.ceil(days)))
 
 
 def add_working_minutes(start: datetime, minutes: float, calendar: WorkingCalendar | None = None) -> datetime:

@@ -18,7 +18,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from .importing import ImportFormatError, import_records, read_file
-from .models import Agency, Field, Membership, Procedure, Role, WorkflowStep
+from .models import DEFAULT_WORKFLOW, Agency, Field, Membership, Procedure, Role, WorkflowStep
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 AGENCIES_FILE = DATA_DIR / "agencies.json"
@@ -28,13 +28,6 @@ DEMO_PASSWORD = "motcua-demo"  # noqa: S105 - the documented demo password (DESI
 DEMO_EMAIL_DOMAIN = "motcua.local"
 AGENCY_FIELDS = ("name", "level", "address", "phone", "email")
 
-# (step name, role, share of the processing time in %); the shares add up to 100.
-DEFAULT_WORKFLOW = (
-    ("Tiếp nhận hồ sơ", Role.RECEPTION, 10),
-    ("Thẩm định, xử lý", Role.SPECIALIST, 60),
-    ("Phê duyệt", Role.LEADER, 20),
-    ("Trả kết quả", Role.RECEPTION, 10),
-)
 
 
 @dataclasses.dataclass(frozen=True)

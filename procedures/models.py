@@ -248,6 +248,17 @@ class RequiredDocument(models.Model):
         return self.name
 
 
+# The workflow of a procedure that has no steps of its own, defined once (the demo catalogue, the
+# dossiers' snapshot and the benchmark use it): (step name, role, share of the processing time
+# in %); the shares add up to 100.
+DEFAULT_WORKFLOW = (
+    ("Tiếp nhận hồ sơ", Role.RECEPTION, 10),
+    ("Thẩm định, xử lý", Role.SPECIALIST, 60),
+    ("Phê duyệt", Role.LEADER, 20),
+    ("Trả kết quả", Role.RECEPTION, 10),
+)
+
+
 class WorkflowStep(models.Model):
     """One step of a procedure's internal workflow, with the role that performs it and its
     share of the total processing time (shares of a procedure add up to 100)."""

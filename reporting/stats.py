@@ -165,9 +165,7 @@ def finish_kind(status, finished_at, due_at, supplement_requests):
     if status == Status.STOPPED:
         return FinishKind.STOPPED
     if status in (Status.RESULT_READY, Status.RETURNED):
-        if supplement_requests > 1:
-            return FinishKind.LATE
-        return FinishKind(judge(finished_at, due_at) or FinishKind.ON_TIME)
+        return FinishKind(judge(finished_at, due_at, supplement_requests) or FinishKind.ON_TIME)
     return ""
 
 

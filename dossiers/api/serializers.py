@@ -301,6 +301,11 @@ class LookupResultSerializer(serializers.Serializer):
     finished_at = serializers.DateTimeField(allow_null=True)
     returned_at = serializers.DateTimeField(allow_null=True)
     overdue = serializers.BooleanField()
+    outcome = serializers.ChoiceField(
+        choices=Outcome.choices,
+        allow_blank=True,
+        help_text=_("Once finished: early, on time or late (Decision 766, as in the statistics); empty while open."),
+    )
     missing_documents = serializers.ListField(
         child=serializers.CharField(), help_text=_("What to bring, while a supplement is awaited.")
     )

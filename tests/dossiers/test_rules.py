@@ -466,7 +466,7 @@ def test_pin_is_stored_only_as_a_keyed_hash_and_check_pin_works():
         assert all(pin not in str(value) for value in cursor.fetchone())
     assert all(pin not in str(event) for event in DossierEvent.objects.filter(dossier=dossier).values())
 
-    key = (getattr(settings, "PIN_HASH_KEY", "") or settings.SECRET_KEY).encode()
+    key = (settings.PIN_HASH_KEY or settings.SECRET_KEY).encode()
     assert dossier.pin_hash == hmac.new(key, f"{dossier.code}:{pin}".encode(), hashlib.sha256).hexdigest()
     assert dossier.check_pin(pin)
     assert dossier.check_pin(f" {pin} ")

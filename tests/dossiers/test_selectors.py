@@ -246,8 +246,9 @@ def test_queue_counts_are_one_query_whatever_the_number_of_dossiers(office):
     for _ in range(8):
         office.receive(now=MONDAY)
     large = run()
-    # The office calendar (for "due soon"), then every queue's capped count in one query.
-    assert (small, large) == ((2, 1), (2, 9))
+    # The reminder policy and the office calendar (for "due soon"), then every queue's capped
+    # count in one query.
+    assert (small, large) == ((3, 1), (3, 9))
 
 
 def test_every_queue_is_the_union_of_its_arms(office, pipeline):

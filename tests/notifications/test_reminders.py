@@ -345,7 +345,8 @@ def test_reminder_texts_name_the_dossier_and_its_deadline(office):
 def test_morning_digest_once_per_officer_per_working_day(office):
     processing_dossier(office, vn(2026, 3, 2, 9, 0))  # due Thu 5/3 11:30
     office.receive(now=vn(2026, 3, 2, 9, 0))  # at the desk
-    idle = make_user("idle", agency=office.agency, role=Role.SPECIALIST, email="idle@example.com")
+    # A supervisor has nothing waiting for them (the workspace tab is empty too): no digest.
+    idle = make_user("idle", agency=office.agency, role=Role.SUPERVISOR, email="idle@example.com")
 
     morning = vn(2026, 3, 5, 7, 30)
     tasks.run_tick(morning)
