@@ -13,6 +13,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from dossiers.models import Dossier, DossierEvent, Status
+from reporting import xlsx
 from reporting.models import FinishKind
 from reporting.stats import finish_kind
 
@@ -143,13 +144,13 @@ def write_xlsx(filters, fileobj, *, issuer=None, now=None):
     for index, width in enumerate(COLUMN_WIDTHS, start=1):
         sheet.column_dimensions[get_column_letter(index)].width = width
     sheet.freeze_panes = "A6"
-    sheet.append([issuer.name.upper() if issuer else ""])
-    sheet.append([TITLE])
-    sheet.append([period_line(filters)])
-    sheet.append(list(COLUMNS))
-    sheet.append([f"({i})" for i in range(1, len(COLUMNS) + 1)])
+    xlsx.append(sheet, [issuer.name.upper() if issuer else ""])
+    xlsx.append(sheet, [TITLE])
+    xlsx.append(sheet, [period_line(filters)])
+    xlsx.append(sheet, list(COLUMNS))
+    xlsx.append(sheet, [f"({i})" for i in range(1, len(COLUMNS) + 1)])
     for row in register_rows(queryset, now):
-        sheet.append(row)
+        xlsx.append(sheet, row)
     workbook.save(fileobj)
 
 

@@ -29,7 +29,7 @@ from django.views.decorators.http import require_safe
 
 from dossiers import selectors
 from procedures.models import Agency, Field
-from reporting import register, stats
+from reporting import register, stats, xlsx
 
 CHART_MONTHS = 12
 
@@ -415,11 +415,12 @@ def dossier_list_xlsx(request, filters, metric):
     def write(fileobj):
         workbook = Workbook(write_only=True)
         sheet = workbook.create_sheet(str(_("Dossiers"))[:31])
-        sheet.append([str(stats.metric_label(metric))])
-        sheet.append([period_text(filters)])
-        sheet.append([str(c) for c in dossier_list_columns()])
+        xlsx.append(sheet, [str(stats.metric_label(metric))])
+        xlsx.append(sheet, [period_text(filters)])
+        xlsx.append(sheet, [str(c) for c in dossier_list_columns()])
         for dossier in queryset.iterator(chunk_size=2000):
-            sheet.append(
+            xlsx.append(
+                sheet,
                 [
                     dossier.code,
                     (dossier.procedure_snapshot or {}).get("name") or dossier.procedure.name,
@@ -431,7 +432,7 @@ def dossier_list_xlsx(request, filters, metric):
                     register.fmt(dossier.due_at),
                     register.fmt(dossier.finished_at),
                     register.fmt(dossier.returned_at),
-                ]
+                ],
             )
         workbook.save(fileobj)
 
@@ -486,12 +487,12 @@ def table_xlsx(request, filters):
     def write(fileobj):
         workbook = Workbook(write_only=True)
         sheet = workbook.create_sheet(str(_("Progress table"))[:31])
-        sheet.append([str(_("Dossier progress (Decision 766/QĐ-TTg)"))])
-        sheet.append([period_text(filters)])
-        sheet.append([scope_text(filters)])
-        sheet.append([str(c) for c in table_header()])
+        xlsx.append(sheet, [str(_("Dossier progress (Decision 766/QĐ-TTg)"))])
+        xlsx.append(sheet, [period_text(filters)])
+        xlsx.append(sheet, [scope_text(filters)])
+        xlsx.append(sheet, [str(c) for c in table_header()])
         for line in table_lines(table):
-            sheet.append(line)
+            xlsx.append(sheet, line)
         workbook.save(fileobj)
 
     return temporary_file_response(write, export_name("tien-do", filters, "xlsx"), XLSX)
