@@ -218,6 +218,9 @@ class Dossier(models.Model):
     returned_to = models.CharField(_("collected by"), max_length=255, blank=True, editable=False)
     return_method = models.CharField(_("return method"), max_length=20, blank=True, editable=False)
     pin_hash = models.CharField(max_length=64, editable=False)
+    # The reception form's one-time key: a double submit (or a retried request) finds the dossier
+    # the first submit created instead of creating a second one (`services.dossier_receive`).
+    intake_key = models.CharField(max_length=64, null=True, blank=True, unique=True, editable=False)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("created by"),

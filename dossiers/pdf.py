@@ -31,6 +31,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.http import content_disposition_header
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
 from weasyprint import HTML
 from weasyprint.urls import URLFetcher
@@ -309,6 +310,22 @@ FORMS = {
     "extension": ("pdf/extension.html", _extension),
     "control-slip": ("pdf/control_slip.html", _control_slip),
 }
+
+
+def printable_forms(dossier, events):
+    """The printed forms (Mẫu 01–06) that apply to this dossier, as (form, label) pairs."""
+    actions = {e.action for e in events}
+    forms = []
+    if dossier.received_at:
+        forms.append(("receipt", _("Receipt (form 01)")))
+    if "request_supplement" in actions:
+        forms.append(("supplement", _("Supplement request (form 02)")))
+    if "refuse" in actions:
+        forms.append(("refusal", _("Refusal notice (form 03)")))
+    if "extend" in actions:
+        forms.append(("extension", _("Apology and extension letter (form 04)")))
+    forms.append(("control-slip", _("Process control slip (form 06)")))
+    return forms
 
 
 # --- Rendering -------------------------------------------------------------------------------

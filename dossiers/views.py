@@ -342,22 +342,6 @@ def specialists_of(dossier):
     )
 
 
-def printable_forms(dossier, events):
-    """The printed forms (Mẫu 01–06) that apply to this dossier, as (form, label) pairs."""
-    actions = {e.action for e in events}
-    forms = []
-    if dossier.received_at:
-        forms.append(("receipt", _("Receipt (form 01)")))
-    if "request_supplement" in actions:
-        forms.append(("supplement", _("Supplement request (form 02)")))
-    if "refuse" in actions:
-        forms.append(("refusal", _("Refusal notice (form 03)")))
-    if "extend" in actions:
-        forms.append(("extension", _("Apology and extension letter (form 04)")))
-    forms.append(("control-slip", _("Process control slip (form 06)")))
-    return forms
-
-
 def action_forms(request, dossier, names, *, errors=None, failed=None):
     """The actions as the templates render them: spec, inputs and, after a failed POST, the
     submitted values and the errors of the action that failed."""
@@ -419,7 +403,7 @@ def render_detail(request, dossier, *, status=200, errors=None, failed=None, con
         approve=by_name.get("approve"),
         send_back=by_name.get("send_back"),
         other_actions=[a for a in actions if a["name"] not in ("approve", "send_back")],
-        printable_forms=printable_forms(dossier, events),
+        printable_forms=pdf.printable_forms(dossier, events),
         overdue=dossier.is_overdue(now),
         conflict=conflict,
         channels=Channel.choices,
