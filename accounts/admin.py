@@ -2,9 +2,24 @@
 
 from django.contrib import admin
 from django.contrib.admin.models import LogEntry
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from procedures.models import Membership
+
 from .models import AuditEntry
+from .roles import visible_agency_ids
+
+
+def scope_to_colleagues(queryset, user, user_field):
+    """Audit rows a non-superuser may read: their own, and those of users holding a role in an
+    agency they see (accounts.roles.visible_agency_ids). Rows of nobody (anonymous) and of other
+    agencies' staff: superusers only."""
+    if user.is_superuser:
+        return queryset
+    agencies = visible_agency_ids(user) or set()
+    colleagues = Membership.objects.filter(agency_id__in=agencies).values("user_id")
+    return queryset.filter(Q(**{user_field: user.pk}) | Q(**{f"{user_field}__in": colleagues}))
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -29,6 +44,9 @@ class AuditEntryAdmin(ReadOnlyAdmin):
     date_hierarchy = "created_at"
     readonly_fields = [f.name for f in AuditEntry._meta.fields]
 
+    def get_queryset(self, request):
+        return scope_to_colleagues(super().get_queryset(request), request.user, "user_id")
+
 
 @admin.register(LogEntry)
 class LogEntryAdmin(ReadOnlyAdmin):
@@ -37,6 +55,9 @@ class LogEntryAdmin(ReadOnlyAdmin):
     search_fields = ["object_repr", "user__username"]
     date_hierarchy = "action_time"
     readonly_fields = [f.name for f in LogEntry._meta.fields]
+
+    def get_queryset(self, request):
+        return scope_to_colleagues(super().get_queryset(request), request.user, "user_id")
 
     @admin.display(description=_("change"))
     def change(self, obj):

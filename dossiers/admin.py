@@ -7,6 +7,7 @@ Reminders and notifications have their own admin, in the `notifications` app.
 """
 
 from django.contrib import admin
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
@@ -26,6 +27,28 @@ class ReadOnlyAdminMixin:
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class AgencyScopedAdminMixin:
+    """The admin sees what the workspace sees: a non-superuser's list, search, filters, change and
+    history views read only the rows of dossiers `Dossier.objects.visible_to(user)` (another
+    agency's dossier is "not found", as the workspace's 404). `dossier_path` leads from the model
+    to its dossier ("" for the dossier itself)."""
+
+    dossier_path = "dossier"
+
+    def get_queryset(self, request):
+        return scope_to_visible_dossiers(super().get_queryset(request), request.user, self.dossier_path)
+
+
+def scope_to_visible_dossiers(queryset, user, path="dossier", *, or_q=None):
+    """`queryset` limited to rows whose dossier (through `path`) is visible to `user`, or that
+    match `or_q`. Superusers keep everything."""
+    if user.is_superuser:
+        return queryset
+    visible = Dossier.objects.visible_to(user).values("pk")
+    condition = Q(**{f"{path}__in" if path else "pk__in": visible})
+    return queryset.filter(condition | or_q if or_q is not None else condition)
 
 
 class ReadOnlyInline(ReadOnlyAdminMixin, admin.TabularInline):
@@ -90,7 +113,8 @@ class OverdueFilter(admin.SimpleListFilter):
 
 
 @admin.register(Dossier)
-class DossierAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class DossierAdmin(AgencyScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    dossier_path = ""
     list_display = ["code", "applicant_name", "procedure", "status", "stage", "due_at", "overdue", "agencies"]
     list_select_related = ["procedure", "receiving_agency", "competent_agency", "returning_agency"]
     list_filter = [
@@ -169,7 +193,7 @@ class DossierAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(DossierEvent)
-class DossierEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class DossierEventAdmin(AgencyScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["created_at", "dossier", "action", "from_status", "to_status", "actor", "step_outcome"]
     list_select_related = ["dossier", "actor"]
     list_filter = ["action", "to_status", "step_outcome"]
@@ -195,8 +219,16 @@ class DossierEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 @admin.register(ThrottleCounter)
 class ThrottleCounterAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Superusers only: the keys are client addresses and dossier codes of every agency."""
+
     list_display = ["key", "window_start", "count"]
     search_fields = ["key"]
     date_hierarchy = "window_start"
     fields = ["key", "window_start", "count"]
     readonly_fields = fields
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    def has_module_permission(self, request):
+        return request.user.is_superuser

@@ -9,6 +9,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.http import HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.base import Variable, VariableNode
 from django.urls import path, reverse
@@ -17,6 +18,7 @@ from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from dossiers.admin import AgencyScopedAdminMixin, scope_to_visible_dossiers
 from notifications import delivery
 from notifications import outbox as notifications
 from notifications.models import Notification, NotificationChannel, NotificationTemplate, Reminder, ReminderPolicy
@@ -37,6 +39,8 @@ def mask_address(address):
 
 
 class NotificationAdmin(admin.ModelAdmin):
+    """Non-superusers see notifications of dossiers visible to them and their own."""
+
     list_display = (
         "created_at",
         "kind",
@@ -72,6 +76,10 @@ class NotificationAdmin(admin.ModelAdmin):
         "dedupe_key",
     )
     readonly_fields = fields
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        return scope_to_visible_dossiers(queryset, request.user, or_q=Q(recipient_id=request.user.pk))
 
     @admin.display(description=_("to"))
     def to(self, obj):
@@ -110,7 +118,7 @@ class NotificationAdmin(admin.ModelAdmin):
         )
 
 
-class ReminderAdmin(admin.ModelAdmin):
+class ReminderAdmin(AgencyScopedAdminMixin, admin.ModelAdmin):
     list_display = ("created_at", "dossier", "kind", "threshold")
     list_filter = ("kind",)
     search_fields = ("dossier__code",)
