@@ -682,7 +682,7 @@ def test_range_and_prefix_terms_add_up_every_day_exactly_once(today):
 
 
 def test_the_table_cells_written_in_python_escape_what_they_show():
-    from reporting.views import cells_html
+    from reporting.dashboard import cells_html
 
     html = cells_html(
         [
