@@ -5,6 +5,7 @@ validated by `dossier_act` itself (ActionInputError), so the rule lives in one p
 """
 
 import re
+import uuid
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
@@ -111,6 +112,8 @@ class ReceptionForm(forms.Form):
     attachments = MultipleFileField(
         label=_("Scanned documents"), help_text=_("Optional. PDF or images; you can select several files.")
     )
+    # One key per rendered form (services.dossier_receive): a double submit creates one dossier.
+    intake_key = forms.RegexField(regex=r"^[0-9a-f]{32}$", required=False, widget=forms.HiddenInput)
     # Not named "submit": a control with that name hides the DOM form.submit() method.
     intent = forms.ChoiceField(
         choices=[(SUBMIT_RECEIVE, _("Receive")), (SUBMIT_SUPPLEMENT, _("Request supplement"))],
@@ -124,6 +127,7 @@ class ReceptionForm(forms.Form):
         self.document_specs = list(documents)
         self.fields["documents"].choices = [(i, doc["name"]) for i, doc in enumerate(self.document_specs)]
         if not self.is_bound:
+            self.initial.setdefault("intake_key", uuid.uuid4().hex)
             # The procedure is chosen: the officer types the applicant's name next.
             self.fields["applicant_name"].widget.attrs["autofocus"] = True
         desks = list(desks)

@@ -11,7 +11,7 @@ change nothing.
 from datetime import timedelta
 
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 from accounts import roles as permissions
 from procedures.models import Agency, Role
 
-from . import signals, workflow
+from . import attachments, signals, workflow
 from .models import Channel, Dossier, DossierEvent, DossierSequence, Stage, Status, hash_pin, judge, make_pin
 from .periods import SUPPLEMENT_WAIT_DAYS, compute_due, procedure_snapshot, step_deadline
 from .workflow import ActionInputError, WorkflowConflict
@@ -32,6 +32,7 @@ __all__ = [
     "compute_due",
     "dossier_act",
     "dossier_create",
+    "dossier_receive",
     "next_code",
     "procedure_snapshot",
 ]
@@ -87,6 +88,7 @@ def dossier_create(
     competent_agency=None,
     returning_agency=None,
     missing_documents=None,
+    intake_key=None,
     now=None,
 ):
     """Log a dossier at the desk. Returns `(dossier, pin)`; the PIN is never stored in clear.
@@ -128,6 +130,7 @@ def dossier_create(
             note=note or "",
             submitted_at=now,
             pin_hash=hash_pin(code, pin),
+            intake_key=intake_key or None,
             created_by=actor,
         )
         if missing:
@@ -157,6 +160,30 @@ def dossier_create(
         # Listeners (notifications' outbox rows, the statistics counters) write in this same
         # transaction: never a broker call, and a failing listener rolls the creation back.
         signals.transition(dossier, event)
+    return dossier, pin
+
+
+def dossier_receive(*, actor, procedure, files=(), intake_key=None, **fields):
+    """The desk's reception: the dossier (`dossier_create`, same keyword arguments) and its scanned
+    documents in one transaction; a rejected file leaves nothing behind. Returns `(dossier, pin)`.
+
+    `intake_key` is the reception form's one-time key: when a dossier was already created with it
+    (a double submit, a retried request, even concurrently: the key is unique), that dossier is
+    returned with `pin=None` and nothing new is written. A key of another officer's dossier is
+    refused (ActionInputError)."""
+    try:
+        with transaction.atomic():
+            dossier, pin = dossier_create(actor=actor, procedure=procedure, intake_key=intake_key, **fields)
+            for uploaded in files:
+                attachments.add_attachment(dossier=dossier, uploaded_file=uploaded, actor=actor)
+    except IntegrityError:
+        existing = Dossier.objects.filter(intake_key=intake_key).first() if intake_key else None
+        if existing is None:
+            raise
+        if existing.created_by_id != actor.pk:
+            message = _("This form was already used: open the reception form again.")
+            raise ActionInputError({"__all__": [message]}) from None
+        return existing, None
     return dossier, pin
 
 

@@ -12,7 +12,6 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -36,7 +35,7 @@ from .services import (
     WorkflowConflict,
     available_actions,
     dossier_act,
-    dossier_create,
+    dossier_receive,
     procedure_snapshot,
 )
 
@@ -278,23 +277,22 @@ def receive_post(request, desks, procedures, context):
     data = form.cleaned_data
     desk = next((d for d in desks if d.pk == data.get("receiving_agency")), desks[0] if len(desks) == 1 else None)
     try:
-        with transaction.atomic():
-            dossier, pin = dossier_create(
-                actor=request.user,
-                procedure=procedure,
-                applicant_name=data["applicant_name"],
-                applicant_id_number=data["applicant_id_number"],
-                applicant_phone=data["applicant_phone"],
-                applicant_email=data["applicant_email"],
-                applicant_address=data["applicant_address"],
-                channel=data["channel"],
-                documents=form.received_documents(),
-                note="" if form.wants_supplement else data["note"],
-                receiving_agency=desk,
-                missing_documents=form.missing_documents() if form.wants_supplement else None,
-            )
-            for uploaded in files:
-                attachments.add_attachment(dossier=dossier, uploaded_file=uploaded, actor=request.user)
+        dossier, pin = dossier_receive(
+            actor=request.user,
+            procedure=procedure,
+            files=files,
+            intake_key=data.get("intake_key") or None,
+            applicant_name=data["applicant_name"],
+            applicant_id_number=data["applicant_id_number"],
+            applicant_phone=data["applicant_phone"],
+            applicant_email=data["applicant_email"],
+            applicant_address=data["applicant_address"],
+            channel=data["channel"],
+            documents=form.received_documents(),
+            note="" if form.wants_supplement else data["note"],
+            receiving_agency=desk,
+            missing_documents=form.missing_documents() if form.wants_supplement else None,
+        )
     except ActionInputError as exc:
         for field, errors in exc.errors.items():
             for error in errors:
@@ -303,6 +301,10 @@ def receive_post(request, desks, procedures, context):
     except attachments.AttachmentRejected as exc:
         form.add_error("attachments", str(exc))
         return render(request, "dossiers/receive.html", context, status=400)
+    if pin is None:
+        # The same form came in again (a double click): the first submit created the dossier.
+        messages.info(request, _("Dossier %(code)s was already received from this form.") % {"code": dossier.code})
+        return redirect("dossiers:receipt", code=dossier.code)
     pdf.remember_pin(request, dossier.code, pin)
     if form.wants_supplement:
         messages.warning(

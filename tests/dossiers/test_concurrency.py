@@ -11,7 +11,7 @@ import pytest
 from django.db import connection, connections
 
 from dossiers.models import Dossier, DossierSequence, Status
-from dossiers.services import WorkflowConflict, dossier_act, dossier_create
+from dossiers.services import WorkflowConflict, dossier_act, dossier_create, dossier_receive
 from tests.factories import Office, vn
 
 pytestmark = [
@@ -84,3 +84,19 @@ def test_parallel_intake_gives_200_distinct_codes_in_sequence():
     assert sorted(results) == [f"000.01.21.H12-260302-{n:04d}" for n in range(1, 201)]
     assert Dossier.objects.count() == 200
     assert DossierSequence.objects.get(agency=office.agency).last_value == 200
+
+
+def test_parallel_submits_of_one_reception_form_create_one_dossier():
+    """Ten concurrent submits with the same intake key (a frantic double click behind a slow
+    network): one dossier, every caller gets it."""
+    office = Office()
+    key = "b" * 32
+
+    def submit(i):
+        return dossier_receive(actor=office.reception, procedure=office.procedure, applicant_name="An", intake_key=key)
+
+    results = run_in_threads(10, 10, submit)
+    assert not [r for r in results if isinstance(r, Exception)], results
+    assert Dossier.objects.count() == 1
+    assert {r[0].pk for r in results} == {Dossier.objects.get().pk}
+    assert sum(r[1] is not None for r in results) == 1  # the PIN is given once

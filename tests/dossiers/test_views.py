@@ -668,3 +668,34 @@ def test_dossier_page_costs_the_same_for_2_or_12_events(client, office):
     assert few.events.count() == 2 and many.events.count() == 12
     login(client, office.specialist)
     assert count_queries(client, detail_url(few)) == count_queries(client, detail_url(many))
+
+
+def test_a_double_submitted_reception_form_creates_one_dossier(client, office):
+    """Security round 2, finding 13: the form carries a one-time key; the second submit of the same
+    form lands on the first dossier's receipt instead of creating another."""
+    login(client, office.reception)
+    page = client.get(reverse("dossiers:receive"), {"procedure": office.procedure.code}).content.decode()
+    key = re.search(r'name="intake_key" value="([0-9a-f]{32})"', page).group(1)
+    first = client.post(reverse("dossiers:receive"), reception_post(office, intake_key=key))
+    second = client.post(reverse("dossiers:receive"), reception_post(office, intake_key=key), follow=True)
+    dossier = Dossier.objects.get()
+    assert first.status_code == 302
+    assert second.redirect_chain[-1][0] == reverse("dossiers:receipt", args=[dossier.code])
+    assert "was already received from this form" in second.content.decode()
+    assert dossier.events.filter(action="receive").count() == 1
+    # A new form has a new key: the next applicant gets their own dossier.
+    page = client.get(reverse("dossiers:receive"), {"procedure": office.procedure.code}).content.decode()
+    assert key not in page
+    client.post(reverse("dossiers:receive"), reception_post(office))
+    assert Dossier.objects.count() == 2
+
+
+def test_an_intake_key_of_another_officers_dossier_is_refused(client, office):
+    other = make_user("tiepnhan-2", agency=office.agency, role=Role.RECEPTION)
+    key = "a" * 32
+    login(client, office.reception)
+    client.post(reverse("dossiers:receive"), reception_post(office, intake_key=key))
+    login(client, other)
+    response = client.post(reverse("dossiers:receive"), reception_post(office, intake_key=key))
+    assert response.status_code == 400
+    assert Dossier.objects.count() == 1
