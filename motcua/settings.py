@@ -52,7 +52,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django.contrib.postgres",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -165,7 +165,12 @@ AUTHENTICATION_BACKENDS = [
 ]
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# Counted per user name (whatever the address: the right password from elsewhere is refused too)
+# and per address (whatever the user name: password spraying), each with its own limit
+# (accounts.backends.LoginThrottleHandler).
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_ADDRESS_FAILURE_LIMIT = env.int("AXES_ADDRESS_FAILURE_LIMIT", default=10)
+AXES_HANDLER = "accounts.backends.LoginThrottleHandler"
 AXES_RESET_ON_SUCCESS = True
 AXES_CLIENT_IP_CALLABLE = "accounts.network.client_ip"  # honours TRUSTED_PROXY_COUNT
 AXES_LOCKOUT_CALLABLE = "accounts.views.lockout"
@@ -174,6 +179,8 @@ AXES_VERBOSE = False
 # Two-factor login (django-otp, TOTP): officers may turn it on at /tai-khoan/xac-thuc-hai-buoc/;
 # leaders must, unless this is off (default: on in production, off with DEBUG for demo logins).
 REQUIRE_2FA_FOR_LEADERS = env.bool("REQUIRE_2FA_FOR_LEADERS", default=not DEBUG)
+# Staff and superusers (the Django admin) must use two-factor login too (same defaults).
+REQUIRE_2FA_FOR_STAFF = env.bool("REQUIRE_2FA_FOR_STAFF", default=not DEBUG)
 OTP_TOTP_ISSUER = "Một Cửa"
 OTP_TOTP_THROTTLE_FACTOR = 1  # after n wrong codes, wait 2^(n-1) seconds before the next try
 
@@ -270,6 +277,9 @@ CONTENT_SECURITY_POLICY = {
     }
 }
 CSP_RELAXED_PATHS = ["/api/docs/"]
+# Production defaults are the secure ones; each can be turned off explicitly (.env.example):
+# behind a TLS-terminating proxy keep them on, the proxy's X-Forwarded-Proto says the request
+# was HTTPS (SECURE_PROXY_SSL_HEADER).
 SESSION_COOKIE_SECURE = env.bool("SECURE_COOKIES", default=not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 LANGUAGE_COOKIE_SECURE = SESSION_COOKIE_SECURE
@@ -279,24 +289,21 @@ SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
 # The load balancer's health probe may speak plain HTTP inside the network.
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 3600)
-# Production defaults are the secure ones; each can be turned off explicitly (.env.example):
-# behind a TLS-terminating proxy keep them on, the proxy's X-Forwarded-Proto says the request
-# was HTTPS (SECURE_PROXY_SSL_HEADER).
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
 SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
 # Preloading is the domain owner's decision (the preload list takes registrable domains only).
 SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+# Whole request bodies above this are refused (413) from the Content-Length header, before a byte
+# is read (motcua.middleware.RequestGuardMiddleware). A reception form carries several attachments.
+REQUEST_MAX_BODY_BYTES = env.int("REQUEST_MAX_BODY_BYTES", default=50 * 1024 * 1024)
 # Dossier attachments: checked by content (PDF, JPEG, PNG, DOCX, XLSX), at most this size.
 ATTACHMENT_MAX_BYTES = env.int("ATTACHMENT_MAX_BYTES", default=10 * 1024 * 1024)
-# Citizen lookup throttling: failed lookups per client address and window.
-LOOKUP_MAX_FAILURES = env.int("LOOKUP_MAX_FAILURES", default=10)
-# Whole request bodies above this are refused (413) from the Content-Length header, before a byte
 # The key of the lookup PINs' HMAC (dossiers.models.hash_pin); empty: SECRET_KEY. Set it to keep
 # the printed PINs valid across a SECRET_KEY rotation.
 PIN_HASH_KEY = env.str("PIN_HASH_KEY", default="")
-# is read (motcua.middleware.RequestGuardMiddleware). A reception form carries several attachments.
-REQUEST_MAX_BODY_BYTES = env.int("REQUEST_MAX_BODY_BYTES", default=50 * 1024 * 1024)
+# Citizen lookup throttling: failed lookups per client address and window.
+LOOKUP_MAX_FAILURES = env.int("LOOKUP_MAX_FAILURES", default=10)
 LOOKUP_WINDOW_SECONDS = env.int("LOOKUP_WINDOW_SECONDS", default=15 * 60)
 # Number of reverse proxies in front of the app whose X-Forwarded-For entries are trusted.
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
@@ -304,7 +311,7 @@ TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 # --- REST framework and OpenAPI ------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "knox.auth.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
@@ -332,6 +339,14 @@ SPECTACULAR_SETTINGS = {
         "AgencyLevelEnum": "procedures.models.Agency.Level",
         "ProcedureLevelEnum": "procedures.models.Procedure.Level",
     },
+}
+
+# API tokens (django-rest-knox, accounts/tokens.py): hashed, a new key per request, expiring after
+# this many hours; logout and password changes revoke them.
+REST_KNOX = {
+    "TOKEN_TTL": timedelta(hours=env.int("API_TOKEN_TTL_HOURS", default=10)),
+    "AUTH_HEADER_PREFIX": "Token",
+    "AUTO_REFRESH": False,
 }
 
 # --- Celery -----------------------------------------------------------------------

@@ -12,9 +12,10 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_safe
 
+from .api.filters import ProcedureFilter
 from .deadlines import compute_due_at
 from .models import Agency, Procedure, RequiredDocument
-from .search import MAX_QUERY_LENGTH, search_procedures
+from .search import MAX_QUERY_LENGTH
 
 PAGE_SIZE = 20
 MAX_PAGE = 10_000
@@ -95,14 +96,11 @@ def procedure_list(request):
         return render(request, "procedures/procedure_list.html", context, status=400)
 
     data = form.cleaned_data
-    procedures = Procedure.objects.published().for_list()
-    if data["field"]:
-        procedures = procedures.filter(field__code=data["field"])
-    if data["agency"]:
-        procedures = procedures.filter(agencies__code=data["agency"])
-    if data["service_level"]:
-        procedures = procedures.filter(service_level=data["service_level"])
-    procedures = search_procedures(procedures, data["q"])
+    # The API's FilterSet applies the filters and the search: page and API list the same procedures.
+    procedures = ProcedureFilter(
+        {"search": data["q"], **{name: data[name] for name in ("field", "agency", "service_level")}},
+        queryset=Procedure.objects.published().for_list(),
+    ).qs
 
     # No COUNT(*): fetch one row more than a page to know whether there is a next page.
     page_number = data["page"] or 1
