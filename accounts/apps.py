@@ -8,4 +8,5 @@ class AccountsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from . import signals  # noqa: F401  (connects the audit receivers)
+        # Connect the audit receivers, and the API tokens' revocation on logout and password change.
+        from . import signals, tokens  # noqa: F401

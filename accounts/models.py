@@ -56,6 +56,9 @@ class AuditEntry(models.Model):
         OTP_REMOVED = "otp_removed", _("Two-factor login turned off")
         FORBIDDEN = "forbidden", _("Access denied")
         ADMIN_CHANGE = "admin_change", _("Admin change")
+        TOKEN_CREATED = "token_created", _("API token issued")
+        TOKEN_REFUSED = "token_refused", _("API token refused")
+        TOKEN_REVOKED = "token_revoked", _("API tokens revoked")
 
     created_at = models.DateTimeField(_("at"), db_index=True)
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)

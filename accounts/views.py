@@ -11,7 +11,6 @@ import segno
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db import transaction
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -38,15 +37,7 @@ def _next_url(request):
     return settings.LOGIN_REDIRECT_URL
 
 
-def _check_code(device, token):
-    """Verify under a row lock: a code is accepted once, and the device's failure throttle
-    (exponential back-off, django-otp) counts every wrong code."""
-    with transaction.atomic():
-        locked = TOTPDevice.objects.select_for_update().get(pk=device.pk)
-        allowed, info = locked.verify_is_allowed()
-        if not allowed:
-            return False, True
-        return locked.verify_token(token), False
+_check_code = twofactor.check_code
 
 
 def _mark_verified(request, device):

@@ -3,6 +3,7 @@
 from django.urls import include, path
 from rest_framework.routers import DefaultRouter
 
+from accounts import tokens
 from dossiers.api import views as dossier_views
 from procedures.api import views as procedure_views
 from reporting.api import views as stats_api
@@ -12,6 +13,8 @@ procedure_views.register(router)
 dossier_views.register(router)
 
 urlpatterns = [
+    path("auth/token/", tokens.ObtainTokenView.as_view(), name="api-token"),
+    path("auth/logout/", tokens.LogoutTokenView.as_view(), name="api-logout"),
     *procedure_views.extra_urlpatterns,
     *dossier_views.extra_urlpatterns,
     path("stats/", stats_api.StatsView.as_view(), name="api-stats"),

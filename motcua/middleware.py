@@ -66,7 +66,9 @@ class RequestGuardMiddleware:
         sources = [request.GET]
         if request.method == "POST" and request.content_type == "application/x-www-form-urlencoded":
             sources.append(request.POST)
-        return any("\x00" in key or any("\x00" in value for value in values) for q in sources for key, values in q.lists())
+        return any(
+            "\x00" in key or any("\x00" in value for value in values) for q in sources for key, values in q.lists()
+        )
 
     @staticmethod
     def refuse(request, status, message):

@@ -17,6 +17,7 @@ os.environ.setdefault("EMAIL_BACKEND", "django.core.mail.backends.locmem.EmailBa
 os.environ.setdefault("MEDIA_ROOT", tempfile.mkdtemp(prefix="motcua-test-media-"))
 # Leaders' mandatory two-factor login is exercised in tests/accounts (which turn it on).
 os.environ.setdefault("REQUIRE_2FA_FOR_LEADERS", "0")
+os.environ.setdefault("REQUIRE_2FA_FOR_STAFF", "0")
 
 from motcua.settings import *  # noqa: E402,F403
 

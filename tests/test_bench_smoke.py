@@ -23,13 +23,13 @@ from django.core.management.base import CommandError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 
 from bench import data as bench_data
 from dossiers import selectors
 from dossiers.models import OPEN_STATUSES, Dossier, DossierEvent, DossierSequence, Stage, Status
 from dossiers.services import dossier_create, next_code
 from procedures.models import Agency, Procedure
+from tests.factories import api_token
 
 ROOT = Path(__file__).resolve().parent.parent
 CODE = re.compile(r"BENCH\.\d{2}-\d{6}-\d{4}")
@@ -195,7 +195,7 @@ def count_queries(client, path, **headers):
 
 
 def token_header(user):
-    return {"Authorization": f"Token {Token.objects.get_or_create(user=user)[0].key}"}
+    return {"Authorization": f"Token {api_token(user)}"}
 
 
 @pytest.mark.slow

@@ -311,9 +311,3 @@ class LookupResultSerializer(serializers.Serializer):
     )
     returning_agency = AgencyContactSerializer()
     timeline = TimelineEntrySerializer(many=True)
-
-
-class TokenSerializer(serializers.Serializer):
-    """The answer of `POST /api/v1/auth/token/`."""
-
-    token = serializers.CharField(help_text=_("The API token: send it as `Authorization: Token <key>`."))

@@ -1,4 +1,4 @@
-"""The dossier API under /api/v1/ (DESIGN.md §5): token, dossiers, transitions, receipt PDF,
+"""The dossier API under /api/v1/ (DESIGN.md §5): dossiers, transitions, receipt PDF,
 attachments and the public, throttled citizen lookup.
 
 Every officer endpoint reads through `Dossier.objects.visible_to(request.user)`: a dossier outside
@@ -19,8 +19,6 @@ from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import status as http
-from rest_framework.authtoken.serializers import AuthTokenSerializer
-from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.pagination import CursorPagination
@@ -50,7 +48,6 @@ from .serializers import (
     DossierListSerializer,
     LookupQuerySerializer,
     LookupResultSerializer,
-    TokenSerializer,
 )
 
 ERRORS = {
@@ -357,43 +354,12 @@ class LookupView(APIView):
         return response
 
 
-class ObtainTokenView(ObtainAuthToken):
-    """DRF's token view, documented. Wrong credentials count as django-axes failures (its backend
-    authenticates them); a locked-out user name and address pair gets 429 from AxesMiddleware."""
-
-    @extend_schema(
-        summary="Exchange a user name and password for an API token",
-        description=(
-            "Send the token as `Authorization: Token <key>`. The same key is returned until it is revoked. "
-            "After too many failures for one user name from one address, every attempt gets 429 "
-            "until the cool-off ends, even with the right password."
-        ),
-        request=AuthTokenSerializer,
-        responses={
-            200: TokenSerializer,
-            400: OpenApiResponse(
-                OpenApiTypes.OBJECT,
-                description="Missing or wrong credentials, or an inactive user: field → [messages].",
-            ),
-            401: ERRORS[401],
-            403: OpenApiResponse(
-                DetailMessageSerializer,
-                description="A session cookie that sends no CSRF token, or whose two-factor login is not finished.",
-            ),
-            429: OpenApiResponse(DetailMessageSerializer, description="Too many failed logins; try again later."),
-        },
-    )
-    def post(self, request, *args, **kwargs):
-        return super().post(request, *args, **kwargs)
-
-
 def register(router):
     """Register this app's viewsets on the project's API router."""
     router.register("dossiers", DossierViewSet, basename="dossier")
 
 
 extra_urlpatterns = [
-    path("auth/token/", ObtainTokenView.as_view(), name="api-token"),
     path("lookup/", LookupView.as_view(), name="api-lookup"),
     re_path(r"^dossiers/(?P<code>[^/]+)/receipt\.pdf$", DossierReceiptView.as_view(), name="dossier-receipt"),
 ]

@@ -11,13 +11,12 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection, connections
 from django.urls import reverse
-from rest_framework.authtoken.models import Token
 
 from accounts.models import AppendOnlyError, AuditEntry
 from dossiers.models import DossierEvent
 from motcua.log_privacy import MaskPersonalDataFilter
 from procedures.models import Field
-from tests.factories import Office, make_user
+from tests.factories import Office, api_token, make_user
 
 PASSWORD = "motcua-demo"
 
@@ -82,10 +81,10 @@ def test_a_denied_page_is_recorded_without_its_query_string(client, office):
 
 def test_a_denied_api_call_is_recorded(client, office):
     outsider = make_user("nguoingoai")
-    token = Token.objects.create(user=outsider)
+    token = api_token(outsider)
 
     response = client.post(
-        "/api/v1/dossiers/", {"procedure": office.procedure.code}, HTTP_AUTHORIZATION=f"Token {token.key}"
+        "/api/v1/dossiers/", {"procedure": office.procedure.code}, HTTP_AUTHORIZATION=f"Token {token}"
     )
 
     assert response.status_code == 403
@@ -297,7 +296,7 @@ def captured_log():
 
 def test_no_identity_number_phone_or_pin_reaches_the_logs(client, office, captured_log, settings):
     settings.SMS_BACKEND = "notifications.sms.ConsoleSMSBackend"
-    token = Token.objects.create(user=office.reception)
+    token = api_token(office.reception)
     created = client.post(
         "/api/v1/dossiers/",
         {
@@ -311,7 +310,7 @@ def test_no_identity_number_phone_or_pin_reaches_the_logs(client, office, captur
             "documents": [],
         },
         content_type="application/json",
-        HTTP_AUTHORIZATION=f"Token {token.key}",
+        HTTP_AUTHORIZATION=f"Token {token}",
     )
     assert created.status_code == 201, created.content
     code, pin = created.json()["code"], created.json()["pin"]

@@ -12,11 +12,10 @@ from django.core.cache import cache
 from django.core.handlers.wsgi import WSGIHandler
 from django.db import connection
 from django.urls import reverse
-from rest_framework.authtoken.models import Token
 
 from dossiers.models import Dossier
 from notifications.models import Notification
-from tests.factories import Office
+from tests.factories import Office, api_token
 
 
 def closed_port():
@@ -38,8 +37,7 @@ def test_with_redis_down_pages_api_and_transitions_work_and_nothing_is_lost(clie
     with pytest.raises(redis.exceptions.ConnectionError):  # the shared cache really is unreachable
         cache.get("probe")
     office = Office()
-    token = Token.objects.create(user=office.reception)
-    auth = {"HTTP_AUTHORIZATION": f"Token {token.key}"}
+    auth = {"HTTP_AUTHORIZATION": f"Token {api_token(office.reception)}"}
 
     for path in ("/", "/thu-tuc/", "/tra-cuu/", reverse("login")):
         assert client.get(path).status_code == 200, path

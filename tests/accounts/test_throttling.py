@@ -1,5 +1,6 @@
-"""Login throttling (django-axes): 5 failures for one user name from one address lock that
-pair out for 15 minutes with a friendly 429 page; the API token endpoint counts too."""
+"""Login throttling (django-axes): 5 failures for one user name (from any address), or 10 from one
+address (any user names), lock out for 15 minutes with a friendly 429 page; the API token endpoint
+counts too."""
 
 from datetime import timedelta
 
@@ -45,16 +46,32 @@ def test_a_locked_out_pair_is_refused_even_with_the_right_password(client, offic
     assert "_auth_user_id" not in client.session
 
 
-def test_the_lock_is_per_user_name_and_address(client, officer):
+def test_a_locked_user_name_is_locked_from_every_address(client, officer):
+    """Issue 13, finding 10: the lock was per (user name, address); the right password from another
+    address passed right after a lockout."""
     make_user("other")
     for _ in range(5):
         attempt(client)
 
     from_elsewhere = attempt(client, password=PASSWORD, ip="10.0.0.2")
-    assert from_elsewhere.status_code == 302  # same user, another address
-    client.post(reverse("logout"))
+    assert from_elsewhere.status_code == 429  # same user, another address
+    assert "_auth_user_id" not in client.session
     other_user = attempt(client, username="other", password=PASSWORD)
-    assert other_user.status_code == 302  # same address, another user
+    assert other_user.status_code == 302  # same address, another user: below the address limit
+
+
+def test_password_spraying_from_one_address_is_locked_out(client, db, settings):
+    """Issue 13, finding 10: one wrong password for each of 12 user names was never blocked. The
+    address locks at AXES_ADDRESS_FAILURE_LIMIT (10) failures whatever the user names."""
+    users = [make_user(f"nguoi{n}") for n in range(12)]
+    statuses = [attempt(client, username=user.username).status_code for user in users]
+    assert statuses[: settings.AXES_ADDRESS_FAILURE_LIMIT - 1] == [200] * (settings.AXES_ADDRESS_FAILURE_LIMIT - 1)
+    assert set(statuses[settings.AXES_ADDRESS_FAILURE_LIMIT - 1 :]) == {429}
+    # The right password of a thirteenth user, from that address: refused too.
+    make_user("nguoi13")
+    assert attempt(client, username="nguoi13", password=PASSWORD).status_code == 429
+    # From another address the users still log in (none reached the per-user limit).
+    assert attempt(client, username="nguoi0", password=PASSWORD, ip="10.0.0.3").status_code == 302
 
 
 def test_the_lock_ends_after_the_cool_off(client, officer):
@@ -92,7 +109,7 @@ def test_the_api_token_endpoint_is_throttled_too(client, officer):
     assert right.status_code == 429
     assert "token" not in right.json() and right.json()["detail"]
     other_address = client.post(url, {"username": "canbo", "password": PASSWORD}, REMOTE_ADDR="10.0.0.10")
-    assert other_address.status_code == 200 and other_address.json()["token"]
+    assert other_address.status_code == 429  # the user name is locked wherever the request comes from
 
 
 def test_failures_and_the_lockout_are_audited_without_the_password(client, officer):

@@ -4,10 +4,9 @@ one officer per role and a dossier brought to "processing" through the real serv
 from types import SimpleNamespace
 
 import pytest
-from rest_framework.authtoken.models import Token
 
 from procedures.models import Role
-from tests.factories import Office, make_user
+from tests.factories import Office, api_token, make_user
 
 
 @pytest.fixture
@@ -26,7 +25,7 @@ def offices(db):
 
 
 def token_for(user):
-    return Token.objects.get_or_create(user=user)[0].key
+    return api_token(user)
 
 
 def all_rounder(office, username="daniang"):

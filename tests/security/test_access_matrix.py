@@ -74,6 +74,7 @@ RULES = {
     "dossiers:lookup": Rule("public", "dossier"),
     "api-lookup": Rule("public", "dossier"),
     "api-token": Rule("auth", post=True),
+    "api-logout": Rule("auth", post=True),
     # Officer workspace
     "dossiers:workspace": Rule("officer", "dossier"),
     "dossiers:receive": Rule("officer", post=True),

@@ -15,13 +15,17 @@ from django.conf import settings
 from django.test import Client
 from django.urls import reverse
 
+from . import test_access_matrix
 from .test_access_matrix import endpoints, rule_for, url_for
-from .test_access_matrix import world  # noqa: F401 (fixture)
+
+matrix_world = test_access_matrix.world  # the access matrix's objects of both agencies (a fixture)
 
 ROOT = Path(__file__).resolve().parents[2]
 APPS = ("accounts", "dossiers", "notifications", "procedures", "reporting", "motcua")
 # request.GET.get("q") / GET["q"] / GET.getlist("q") / query_params.get("q") / data.get("from") ...
-READ_PARAMETER = re.compile(r"""(?:GET|query_params|params|data)(?:\.get|\.getlist|\.get_list)?[\(\[]\s*["']([a-z_]+)["']""")
+READ_PARAMETER = re.compile(
+    r"""(?:GET|query_params|params|data)(?:\.get|\.getlist|\.get_list)?[\(\[]\s*["']([a-z_]+)["']"""
+)
 
 
 def parameter_names():
@@ -70,8 +74,8 @@ def test_nul_in_a_form_post_and_in_the_authorization_header_is_a_400(client, db)
 
 
 @pytest.mark.slow
-def test_every_query_parameter_of_every_get_endpoint_refuses_nul(world):
-    offices = world
+def test_every_query_parameter_of_every_get_endpoint_refuses_nul(request):
+    offices = request.getfixturevalue("world")
     officer = Client(raise_request_exception=False)
     officer.force_login(offices.admin)
     anonymous = Client(raise_request_exception=False)
