@@ -14,7 +14,7 @@ from dossiers.models import Dossier
 
 
 class ReminderKind(models.TextChoices):
-    DUE_SOON = "due_soon", _("Due within one working day")
+    DUE_SOON = "due_soon", _("Due soon (reminder policy)")
     DUE_TODAY = "due_today", _("Due today")
     OVERDUE = "overdue", _("Overdue")
     STEP_OVERDUE = "step_overdue", _("Step deadline passed")

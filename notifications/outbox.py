@@ -85,7 +85,7 @@ DEFAULT_TEXTS = {
     "digest": (
         "Tổng hợp hồ sơ ngày {{ today }}",
         "Chào {{ officer }},\n\nHồ sơ đang chờ anh/chị: {{ waiting }}\n"
-        "Đến hạn trong ngày làm việc tới: {{ due_soon }}\nQuá hạn: {{ overdue }}\n{{ workspace_url }}",
+        "Sắp đến hạn: {{ due_soon }}\nQuá hạn: {{ overdue }}\n{{ workspace_url }}",
     ),
 }
 
@@ -96,7 +96,7 @@ KIND_LABELS = {
     "citizen.refused": _("Citizen: dossier refused"),
     "citizen.result_ready": _("Citizen: result ready"),
     "citizen.extended": _("Citizen: apology and new due date"),
-    "reminder.due_soon": _("Officer: due within one working day"),
+    "reminder.due_soon": _("Officer: due soon"),
     "reminder.due_today": _("Officer: due today"),
     "reminder.overdue": _("Officer: overdue (daily)"),
     "reminder.step_overdue": _("Officer: step deadline passed"),
@@ -125,7 +125,7 @@ DIGEST_PLACEHOLDERS = {
     "today": _("date"),
     "officer": _("officer's name"),
     "waiting": _("dossiers waiting for the officer"),
-    "due_soon": _("due within the next working day"),
+    "due_soon": _("due soon (within the reminder policy's working days)"),
     "overdue": _("overdue"),
     "workspace_url": _("officer workspace"),
 }
