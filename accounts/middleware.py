@@ -2,6 +2,7 @@
 Content Security Policy with its one documented exception (the Swagger UI page)."""
 
 import logging
+from datetime import timedelta
 from urllib.parse import urlencode
 
 from csp.middleware import CSPMiddleware as BaseCSPMiddleware
@@ -9,10 +10,12 @@ from django.conf import settings
 from django.http import JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from . import twofactor
-from .models import AuditEntry
+from .models import AuditEntry, normalise_ip
+from .network import client_ip
 
 logger = logging.getLogger(__name__)
 
@@ -78,12 +81,35 @@ class AuditDeniedMiddleware:
     def __call__(self, request):
         response = self.get_response(request)
         status = response.status_code
-        if status == 403 or (status == 401 and request.META.get("HTTP_AUTHORIZATION")):
+        denied = status == 403 or (status == 401 and request.META.get("HTTP_AUTHORIZATION"))
+        if denied and self.worth_recording(request, status):
             try:
                 AuditEntry.record(AuditEntry.Kind.FORBIDDEN, request=request, status_code=status)
             except Exception:
                 logger.exception("audit: could not record a denied request")
         return response
+
+    @staticmethod
+    def worth_recording(request, status):
+        """Every denial of a logged-in user; for anonymous callers (bad tokens, CSRF failures) the
+        first per address and status in AUDIT_ANONYMOUS_DENIALS_SECONDS. Each row takes the global
+        chain lock: one anonymous client could otherwise flood the audit log and serialise every
+        other writer behind it. The check is a plain read (no lock); the rest are logged only."""
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            return True
+        since = timezone.now() - timedelta(seconds=settings.AUDIT_ANONYMOUS_DENIALS_SECONDS)
+        recent = AuditEntry.objects.filter(
+            kind=AuditEntry.Kind.FORBIDDEN,
+            created_at__gte=since,
+            user=None,
+            ip_address=normalise_ip(client_ip(request)),
+            status_code=status,
+        )
+        if recent.exists():
+            logger.warning("audit: repeated anonymous %s on %s (not recorded again)", status, request.path[:200])
+            return False
+        return True
 
 
 class CSPMiddleware(BaseCSPMiddleware):

@@ -305,6 +305,10 @@ PIN_HASH_KEY = env.str("PIN_HASH_KEY", default="")
 # Citizen lookup throttling: failed lookups per client address and window.
 LOOKUP_MAX_FAILURES = env.int("LOOKUP_MAX_FAILURES", default=10)
 LOOKUP_WINDOW_SECONDS = env.int("LOOKUP_WINDOW_SECONDS", default=15 * 60)
+# Denied requests of anonymous callers (bad API tokens, CSRF failures): one audit row per address
+# and status in this many seconds (accounts.middleware.AuditDeniedMiddleware); logged-in users' are
+# all recorded.
+AUDIT_ANONYMOUS_DENIALS_SECONDS = env.int("AUDIT_ANONYMOUS_DENIALS_SECONDS", default=60)
 # Number of reverse proxies in front of the app whose X-Forwarded-For entries are trusted.
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 

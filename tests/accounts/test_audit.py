@@ -4,13 +4,16 @@ transitions; append-only rows; hash chains that reveal tampering; no personal da
 import io
 import logging
 import threading
+from datetime import timedelta
 
 import pytest
+import time_machine
 from django.contrib.admin.models import LogEntry
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection, connections
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.models import AppendOnlyError, AuditEntry
 from dossiers.models import DossierEvent
@@ -328,3 +331,25 @@ def test_no_identity_number_phone_or_pin_reaches_the_logs(client, office, captur
     assert "could not reach" in output and code in output  # the log works, codes stay readable
     for secret in ("036188001234", "0987654321", "987654321", pin):
         assert secret not in output
+
+
+def test_anonymous_denials_do_not_flood_the_audit_log(client, db):
+    """Issue 13, finding 12: each anonymous denied request added an audit row under the global
+    chain lock. Now one row per address and status per minute; logged-in users' denials all count."""
+    for _ in range(50):
+        assert client.get("/api/v1/dossiers/", HTTP_AUTHORIZATION="Token not-a-real-token").status_code == 401
+    assert AuditEntry.objects.filter(kind="forbidden", status_code=401, user=None).count() == 1
+    other = client.get("/api/v1/dossiers/", HTTP_AUTHORIZATION="Token nope", REMOTE_ADDR="10.9.9.9")
+    assert other.status_code == 401
+    assert AuditEntry.objects.filter(kind="forbidden", user=None).count() == 2
+    with time_machine.travel(timezone.now() + timedelta(seconds=61)):
+        client.get("/api/v1/dossiers/", HTTP_AUTHORIZATION="Token not-a-real-token")
+    assert AuditEntry.objects.filter(kind="forbidden", user=None).count() == 3
+
+
+def test_every_denial_of_a_logged_in_user_is_recorded(client, office):
+    outsider = make_user("nguoingoai2")
+    token = api_token(outsider)
+    for _ in range(3):
+        client.post("/api/v1/dossiers/", {}, HTTP_AUTHORIZATION=f"Token {token}")
+    assert AuditEntry.objects.filter(kind="forbidden", user=outsider).count() == 3
