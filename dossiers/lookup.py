@@ -30,6 +30,7 @@ MAX_PIN_LENGTH = 12
 # The columns a lookup reads (the lookup is the hottest request: no more than it shows).
 DOSSIER_FIELDS = (
     "code",
+    "provisional_code",
     "pin_hash",
     "status",
     "procedure_snapshot",
@@ -84,7 +85,7 @@ def find_dossier(code, pin):
         matches = (
             Dossier.objects.select_related("procedure", "receiving_agency", "returning_agency")
             .only(*DOSSIER_FIELDS)
-            .filter(code=code)
+            .with_code(code)
             .order_by()
         )
         dossier = next(iter(matches), None)

@@ -109,6 +109,14 @@ def judge(finished_at, due_at, supplement_requests=0):
     return Outcome.ON_TIME
 
 
+def register_book_start(moment):
+    """The start of the register book (sổ theo dõi hồ sơ) that `moment` belongs to: each receiving
+    desk keeps one book per calendar year (Vietnam time), its lines numbered in acceptance order.
+    The receipt prints a dossier's line (`Dossier.register_number`) and the register book the same
+    numbers (reporting/register.py)."""
+    return timezone.localtime(moment).replace(month=1, day=1, hour=0, minute=0, second=0, microsecond=0)
+
+
 class DossierQuerySet(models.QuerySet):
     def visible_to(self, user):
         """The one agency-scoping rule: an officer sees the dossiers received, handled or returned
@@ -125,6 +133,11 @@ class DossierQuerySet(models.QuerySet):
             | Q(competent_agency_id__in=agency_ids)
             | Q(returning_agency_id__in=agency_ids)
         )
+
+    def with_code(self, code):
+        """The dossier known by `code`: its Art. 28 code or the provisional reference it had before
+        acceptance (both unique; printed receipts and links with either keep working)."""
+        return self.filter(Q(code=code) | Q(provisional_code=code))
 
     def open(self):
         return self.filter(status__in=OPEN_STATUSES)
@@ -168,7 +181,14 @@ def hash_pin(code, pin):
 
 
 class Dossier(models.Model):
+    # The Art. 28 code (`<agency code>-<YYMMDD>-<NNNN>`, the acceptance date) from acceptance on;
+    # before it (an online submission, an incomplete dossier at intake) a provisional reference
+    # (`TC-<receiving agency code>-<YYMMDD>-<NNNN>`, the submission date), which then moves to
+    # `provisional_code` and still finds the dossier (docs/workflow.md, "Dossier codes").
     code = models.CharField(_("dossier code"), max_length=64, unique=True, editable=False)
+    provisional_code = models.CharField(
+        _("reference before acceptance"), max_length=64, null=True, blank=True, unique=True, editable=False
+    )
     procedure = models.ForeignKey(Procedure, verbose_name=_("procedure"), on_delete=models.PROTECT)
     procedure_version = models.PositiveIntegerField(_("procedure version"), editable=False)
     # What the procedure said when the dossier was received (name, time, documents, workflow):
@@ -215,6 +235,14 @@ class Dossier(models.Model):
     step_due_at = models.DateTimeField(_("step due at"), null=True, blank=True, editable=False)
     supplement_requests = models.PositiveSmallIntegerField(_("supplement requests"), default=0, editable=False)
     result_summary = models.TextField(_("result"), blank=True, editable=False)
+    # A wrong result is corrected within 3 working days of the report (Art. 23.1): the result as
+    # first issued is kept here, `result_summary` holds the corrected one.
+    original_result = models.TextField(_("result as first issued"), blank=True, editable=False)
+    correction_due_at = models.DateTimeField(_("correction due at"), null=True, blank=True, editable=False)
+    # The fee collected at the desk and its remittance within 8 working hours (Art. 24.3).
+    fee_collected_at = models.DateTimeField(_("fee collected at"), null=True, blank=True, editable=False)
+    fee_remit_due_at = models.DateTimeField(_("fee to remit by"), null=True, blank=True, editable=False)
+    fee_remitted_at = models.DateTimeField(_("fee remitted at"), null=True, blank=True, editable=False)
     returned_to = models.CharField(_("collected by"), max_length=255, blank=True, editable=False)
     return_method = models.CharField(_("return method"), max_length=20, blank=True, editable=False)
     pin_hash = models.CharField(max_length=64, editable=False)
@@ -279,6 +307,17 @@ class Dossier(models.Model):
                 condition=Q(status__in=[1, 2, 4, 5, 6, 9]),
             ),
             models.Index(fields=["submitted_at", "id"], name="dossier_submitted_idx"),
+            # The reminder scan's corrections and fee remittances still to do (few rows).
+            models.Index(
+                fields=["correction_due_at"],
+                name="dossier_correction_due_idx",
+                condition=Q(correction_due_at__isnull=False),
+            ),
+            models.Index(
+                fields=["fee_remit_due_at"],
+                name="dossier_fee_remit_due_idx",
+                condition=Q(fee_remit_due_at__isnull=False, fee_remitted_at__isnull=True),
+            ),
         ]
 
     def __str__(self):
@@ -291,8 +330,34 @@ class Dossier(models.Model):
     get_stage_display = fast_display("stage", Stage)
     get_channel_display = fast_display("channel", Channel)
 
+    @property
+    def pin_key(self):
+        """What the PIN is hashed with: the first identifier the dossier was given (the provisional
+        reference of a dossier accepted later, otherwise its code), so that the printed PIN keeps
+        working when the code is given at acceptance."""
+        return self.provisional_code or self.code
+
+    @property
+    def has_final_code(self):
+        """Whether `code` is the Art. 28 code (the dossier was accepted), not a provisional reference."""
+        return self.received_at is not None
+
+    def register_number(self):
+        """This dossier's line number in its receiving desk's register book of the year of
+        acceptance (`register_book_start`); None before acceptance. Lines follow (received_at, id)."""
+        if self.received_at is None:
+            return None
+        return (
+            Dossier.objects.filter(
+                receiving_agency_id=self.receiving_agency_id,
+                received_at__gte=register_book_start(self.received_at),
+            )
+            .filter(Q(received_at__lt=self.received_at) | Q(received_at=self.received_at, pk__lte=self.pk))
+            .count()
+        )
+
     def check_pin(self, pin):
-        return hmac.compare_digest(self.pin_hash, hash_pin(self.code, str(pin or "").strip()))
+        return hmac.compare_digest(self.pin_hash, hash_pin(self.pin_key, str(pin or "").strip()))
 
     @property
     def is_open(self):
@@ -451,14 +516,20 @@ class Attachment(models.Model):
 
 
 class DossierSequence(models.Model):
-    """The last sequence number used per agency and intake day (Art. 28 dossier codes)."""
+    """The last sequence number used per agency, day and kind: Art. 28 dossier codes (per competent
+    agency and acceptance day) and provisional references (per receiving agency and submission day)."""
+
+    class Kind(models.TextChoices):
+        CODE = "code", _("Dossier code")
+        REFERENCE = "reference", _("Provisional reference")
 
     agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="+")
     day = models.DateField()
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.CODE, db_default=Kind.CODE)
     last_value = models.PositiveIntegerField(default=0)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["agency", "day"], name="unique_dossier_sequence")]
+        constraints = [models.UniqueConstraint(fields=["agency", "day", "kind"], name="unique_dossier_sequence_kind")]
 
     def __str__(self):
         return f"{self.agency_id} {self.day} {self.last_value}"

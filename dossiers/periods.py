@@ -6,6 +6,7 @@ effects (dossiers/workflow.py) and the services call them.
 
 from datetime import date, datetime
 from decimal import Decimal
+from typing import NamedTuple
 
 from django.conf import settings
 from django.utils import timezone
@@ -16,12 +17,19 @@ from procedures.models import DEFAULT_WORKFLOW, Role
 
 from .models import Channel, Stage
 
-# An incomplete dossier that is not completed within this many days is closed (Art. 19.5).
+# An incomplete dossier that is not completed within this many days is closed (Art. 19.5);
+# calendar days counted by the Civil Code (`supplement_wait_end`).
 SUPPLEMENT_WAIT_DAYS = 15
 # Supplements during processing may only be requested this many working days after intake.
 PROCESSING_SUPPLEMENT_WINDOW_DAYS = 3
 # Online submissions must be accepted or sent back within 8 working hours (Art. 17.2).
 ONLINE_INTAKE_MINUTES = 8 * 60
+# ... and the reception officers are alerted when one still waits after 2 working hours.
+ONLINE_INTAKE_ALERT_MINUTES = 2 * 60
+# A wrong result is corrected within this many working days of the report (Art. 23.1).
+CORRECTION_WORKING_DAYS = 3
+# Fees collected at the desk are remitted within 8 working hours (Art. 24.3).
+FEE_REMITTANCE_MINUTES = 8 * 60
 
 # Whose step each stage is: (role, which of the dossier's agencies). The step deadlines, the
 # reminders ("who must act now") and the control slip read it.
@@ -54,8 +62,9 @@ def procedure_snapshot(procedure):
         "processing_days": str(procedure.processing_days),
         "same_day_cutoff": procedure.same_day_cutoff.strftime("%H:%M") if procedure.same_day_cutoff else None,
         "fee_text": procedure.fee_text,
+        "fee_vnd": procedure.fee_vnd,
         "documents": [
-            {"name": d.name, "originals": d.originals, "copies": d.copies}
+            {"name": d.name, "originals": d.originals, "copies": d.copies, "required": d.required}
             for d in sorted(procedure.documents.all(), key=lambda d: (d.position, d.pk))
         ],
         "workflow": steps or default_workflow(),
@@ -75,23 +84,33 @@ def compute_due(dossier, start):
     return deadlines.compute_due_at(start, _processing_days(dossier), cutoff=_cutoff(dossier))
 
 
+def transfer_deadline(received_at):
+    """When a paper dossier accepted at `received_at` must reach the processing agency (Art. 18.2):
+    accepted on a working day up to `settings.TRANSFER_CUTOFF` (15:00) → the close of that day;
+    later, or on a day off → "at the start (đầu giờ) of the next working day", read as within
+    `settings.TRANSFER_NEXT_DAY_MINUTES` working minutes of its opening (docs/workflow.md)."""
+    local = timezone.localtime(received_at)
+    calendar = deadlines.get_calendar()
+    day = local.date()
+    if local.time() <= settings.TRANSFER_CUTOFF and calendar.is_working_day(day):
+        return calendar.close_of_day(day)
+    opening = calendar.opening_of_day(calendar.next_working_day(day))
+    return deadlines.add_working_minutes(opening, settings.TRANSFER_NEXT_DAY_MINUTES, calendar)
+
+
 def step_deadline(dossier, stage, now):
     """The planned deadline of the workflow step for `stage`: the procedure's steps share the
-    period between intake and `due_at`; a step is due when the cumulative share up to it ends."""
+    period between intake and `due_at`; a step is due when the cumulative share up to it ends.
+    At intake: an online submission's 8 working hours (Art. 17.2), then for a paper dossier (in
+    person or by post) the transfer of Art. 18.2; an accepted online dossier is already in the
+    system (Art. 18.2 is about paper), so its intake step takes the reception step's share."""
     if stage == Stage.INTAKE:
         if dossier.channel == Channel.ONLINE and dossier.received_at is None:
             return deadlines.add_working_minutes(dossier.submitted_at, ONLINE_INTAKE_MINUTES)
         if dossier.received_at is None:
             return None
-        # Paper dossiers accepted before the cut-off go to the processing agency the same
-        # working day, later ones at the start of the next (Art. 18.2).
-        local = timezone.localtime(dossier.received_at)
-        calendar = deadlines.get_calendar()
-        day = local.date()
-        if local.time() > settings.TRANSFER_CUTOFF or not calendar.is_working_day(day):
-            day = calendar.next_working_day(day)
-            return timezone.make_aware(datetime.combine(day, calendar.sessions[0][1]))
-        return calendar.close_of_day(day)
+        if dossier.channel != Channel.ONLINE:
+            return transfer_deadline(dossier.received_at)
     if dossier.due_at is None or stage in (Stage.CLOSED,):
         return None
     steps = workflow_steps(dossier)
@@ -105,6 +124,40 @@ def step_deadline(dossier, stage, now):
     start = deadlines.counting_start(dossier.period_started_at or dossier.received_at)
     total = deadlines.working_minutes_between(start, dossier.due_at)
     return deadlines.add_working_minutes(start, total * min(cumulative, 100) / 100)
+
+
+def supplement_wait_end(requested_at):
+    """When a dossier asked for a supplement at `requested_at` is closed if still incomplete
+    (Art. 19.5): SUPPLEMENT_WAIT_DAYS calendar days by the Civil Code (deadlines.civil_period_end:
+    the request day not counted, 24:00 of day 15, moved past days off)."""
+    return deadlines.civil_period_end(requested_at, SUPPLEMENT_WAIT_DAYS)
+
+
+def online_intake_alert_at(dossier):
+    """When an online submission still waiting for acceptance is brought to the desk's attention
+    (2 working hours after submission; Art. 17.2 gives the desk 8)."""
+    return deadlines.add_working_minutes(dossier.submitted_at, ONLINE_INTAKE_ALERT_MINUTES)
+
+
+def correction_deadline(reported_at):
+    """The close of the CORRECTION_WORKING_DAYS-th working day after the day a wrong result was
+    reported (Art. 23.1; the report day is not counted, as for the civil_code policy)."""
+    calendar = deadlines.get_calendar()
+    day = calendar.add_working_days(timezone.localdate(reported_at), CORRECTION_WORKING_DAYS)
+    return calendar.close_of_day(day)
+
+
+def collects_fee(dossier):
+    """Whether the desk collects a fee for `dossier` when it accepts it: a procedure with a fee
+    amount (as received) and a paper dossier (online fees are paid through the payment platform,
+    which remits them itself)."""
+    amount = dossier.procedure_snapshot.get("fee_vnd")
+    return bool(amount) and dossier.channel != Channel.ONLINE
+
+
+def fee_remittance_deadline(collected_at):
+    """8 working hours after the fee was collected (Art. 24.3)."""
+    return deadlines.add_working_minutes(collected_at, FEE_REMITTANCE_MINUTES)
 
 
 def supplement_window_end(dossier):
@@ -127,24 +180,55 @@ def close_pause(dossier, now):
     return pause
 
 
+NEW_DUE_UNREADABLE, NEW_DUE_DAY_OFF, NEW_DUE_AFTER_CLOSE = "unreadable", "day_off", "after_close"
+
+
+class NewDue(NamedTuple):
+    moment: datetime | None
+    problem: str | None
+    day: date | None
+
+
 def parse_new_due(value):
-    """A date (end of that working day) or an aware/naive ISO datetime."""
+    """The new appointment of an extension letter (Art. 19.6, 12.5) as `(moment, problem, day)`.
+
+    The new date must be a working day, and the appointment is at the close of a session: a date
+    (dd/mm/yyyy or ISO) → the close of that working day; a datetime → the close of the session it
+    falls in (or of the next session that day: 12:00 → 17:00). The engine does not move a date
+    the officer wrote onto another day (the letter says that date): a day off gives the problem
+    NEW_DUE_DAY_OFF, a time after the day's last session NEW_DUE_AFTER_CLOSE, an unreadable value
+    NEW_DUE_UNREADABLE (and no moment); otherwise the problem is None."""
+    calendar = deadlines.get_calendar()
+    moment = day = None
     if isinstance(value, datetime):
-        return value if timezone.is_aware(value) else timezone.make_aware(value)
-    if isinstance(value, date):
+        moment = value
+    elif isinstance(value, date):
         day = value
     else:
         text = str(value or "").strip()
         parsed = parse_datetime(text) if "T" in text or " " in text else None
         if parsed:
-            return parsed if timezone.is_aware(parsed) else timezone.make_aware(parsed)
-        try:
-            day = parse_date(text)
-        except ValueError:
-            day = None
-        if day is None:
+            moment = parsed
+        else:
             try:
-                day = datetime.strptime(text, "%d/%m/%Y").date()
+                day = parse_date(text)
             except ValueError:
-                return None
-    return deadlines.close_of_day(day)
+                day = None
+            if day is None:
+                try:
+                    day = datetime.strptime(text, "%d/%m/%Y").date()
+                except ValueError:
+                    return NewDue(None, NEW_DUE_UNREADABLE, None)
+    if moment is not None:
+        moment = moment if timezone.is_aware(moment) else timezone.make_aware(moment)
+        day = timezone.localdate(moment)
+    if not calendar.is_working_day(day):
+        return NewDue(None, NEW_DUE_DAY_OFF, day)
+    if moment is None:
+        return NewDue(calendar.close_of_day(day), None, day)
+    close = calendar.session_close_at_or_after(moment)
+    return NewDue(close, None if close is not None else NEW_DUE_AFTER_CLOSE, day)
+
+
+def next_working_day(day):
+    return deadlines.get_calendar().next_working_day(day)

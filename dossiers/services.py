@@ -12,16 +12,15 @@ from datetime import timedelta
 
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
-from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts import roles as permissions
 from procedures.models import Agency, Role
 
-from . import attachments, signals, workflow
-from .models import Channel, Dossier, DossierEvent, DossierSequence, Stage, Status, hash_pin, judge, make_pin
-from .periods import SUPPLEMENT_WAIT_DAYS, compute_due, procedure_snapshot, step_deadline
+from . import attachments, codes, signals, workflow
+from .models import Channel, Dossier, DossierEvent, Stage, Status, hash_pin, judge, make_pin
+from .periods import SUPPLEMENT_WAIT_DAYS, compute_due, procedure_snapshot, step_deadline, supplement_wait_end
 from .workflow import ActionInputError, WorkflowConflict
 
 __all__ = [
@@ -41,14 +40,8 @@ __all__ = [
 # --- Codes --------------------------------------------------------------------------------
 
 
-def next_code(agency, day):
-    """`<agency code>-<YYMMDD>-<NNNN>`: a daily sequence per agency. The UPDATE takes a row lock
-    that serialises concurrent callers until their transaction ends, so codes never repeat."""
-    with transaction.atomic():
-        DossierSequence.objects.get_or_create(agency=agency, day=day)
-        DossierSequence.objects.filter(agency=agency, day=day).update(last_value=F("last_value") + 1)
-        value = DossierSequence.objects.filter(agency=agency, day=day).values_list("last_value", flat=True).get()
-    return f"{agency.code}-{day:%y%m%d}-{value:04d}"
+# `dossiers.codes`: the Art. 28 code given at acceptance and the provisional reference before it.
+next_code = codes.next_code
 
 
 # --- Creating a dossier at the desk ----------------------------------------------------------
@@ -110,8 +103,11 @@ def dossier_create(
     missing = [str(m).strip() for m in (missing_documents or []) if str(m).strip()]
     snapshot = procedure_snapshot(procedure)
     pin = make_pin()
+    # Only a complete paper dossier is accepted now and gets its Art. 28 code; an online submission
+    # or an incomplete dossier gets a provisional reference until it is accepted (dossiers.codes).
+    accepted_now = not missing and channel != Channel.ONLINE
     with transaction.atomic():
-        code = next_code(competent_agency, timezone.localdate(now))
+        code = "" if accepted_now else codes.next_reference(receiving_agency, timezone.localdate(now))
         dossier = Dossier(
             code=code,
             procedure=procedure,
@@ -129,19 +125,18 @@ def dossier_create(
             documents=documents or [],
             note=note or "",
             submitted_at=now,
-            pin_hash=hash_pin(code, pin),
             intake_key=intake_key or None,
             created_by=actor,
         )
         if missing:
             dossier.supplement_requests = 1
-            action, comment, data = "request_supplement", "\n".join(missing), {"missing_documents": missing}
+            action, comment = "request_supplement", "\n".join(missing)
+            data = {"missing_documents": missing, "complete_by": _iso(supplement_wait_end(now))}
         elif channel == Channel.ONLINE:
             action, comment, data = "submit", "", {}
         else:
-            dossier.received_at = now
-            dossier.due_at = compute_due(dossier, now)
-            action, comment, data = "receive", "", {}
+            action, comment, data = "receive", "", workflow.accept(dossier, now)
+        dossier.pin_hash = hash_pin(dossier.pin_key, pin)
         dossier.status, dossier.stage = workflow.CREATION[action]
         dossier.step_started_at = now
         dossier.step_due_at = step_deadline(dossier, Stage.INTAKE, now)
@@ -270,14 +265,17 @@ def _iso(value):
 
 
 def close_expired_supplements(now=None):
-    """Close dossiers whose supplement has not come back within SUPPLEMENT_WAIT_DAYS (Art. 19.5).
-    Safe to run twice: it selects by state, and each close re-checks the state under a lock."""
+    """Close dossiers whose supplement has not come back within SUPPLEMENT_WAIT_DAYS (Art. 19.5):
+    calendar days counted by the Civil Code from the last request (`supplement_wait_end`: the
+    request day not counted, 24:00 of day 15, moved past days off). Safe to run twice: it selects
+    by state, and each close re-checks the state under a lock."""
     now = now or timezone.now()
-    limit = now - timedelta(days=SUPPLEMENT_WAIT_DAYS)
+    # 15 calendar days from the day after the request end at least 15 days after it.
+    candidates = Dossier.objects.filter(status=Status.AWAITING_SUPPLEMENT, step_started_at__lte=now - timedelta(days=SUPPLEMENT_WAIT_DAYS))
     closed = 0
-    for dossier in Dossier.objects.filter(status=Status.AWAITING_SUPPLEMENT).iterator():
+    for dossier in candidates.iterator():
         last_request = dossier.events.filter(action="request_supplement").order_by("-created_at").first()
-        if last_request is None or last_request.created_at >= limit:
+        if last_request is None or now < supplement_wait_end(last_request.created_at):
             continue
         try:
             dossier_act(

@@ -93,7 +93,7 @@ def workspace_context(request, **extra):
 
 def visible_dossier(request, code, *related):
     queryset = Dossier.objects.visible_to(request.user).select_related(*selectors.LIST_RELATED, *related)
-    return get_object_or_404(queryset, code=code)
+    return get_object_or_404(queryset.with_code(code))
 
 
 # --- Queues ---------------------------------------------------------------------------------

@@ -24,8 +24,8 @@ from django.utils.translation import gettext_lazy
 from procedures import deadlines
 from procedures.models import Role
 
-from . import periods
-from .models import OPEN_STATUSES, Channel, Dossier, Pause, Stage, Status
+from . import codes, periods
+from .models import OPEN_STATUSES, Channel, Dossier, Pause, Stage, Status, judge
 
 S = Status
 
@@ -119,15 +119,24 @@ OPEN_ANY_STAGE = (
 )
 
 
+CLOSED_ANY = tuple((status, Stage.CLOSED) for status in (S.REFUSED, S.WITHDRAWN, S.STOPPED, S.RETURNED))
+
+
 # --- Guards: the time- and history-dependent rules (the table handles states) ------------------
 
 
 def _guard_request_supplement(dossier, now):
-    if dossier.stage == Stage.INTAKE and dossier.events.filter(
-        action="request_supplement", to_stage=Stage.INTAKE
-    ).exists():
+    if (
+        dossier.stage == Stage.INTAKE
+        and dossier.events.filter(action="request_supplement", to_stage=Stage.INTAKE).exists()
+    ):
         raise WorkflowConflict(_("A dossier gets only one supplement request at intake, listing every item."))
     if dossier.stage == Stage.PROCESSING:
+        # One request during processing too, listing every item (Art. 11.2c, 19.5).
+        if dossier.events.filter(action="request_supplement", to_stage=Stage.PROCESSING).exists():
+            raise WorkflowConflict(
+                _("A dossier gets only one supplement request during processing, listing every item.")
+            )
         limit = periods.supplement_window_end(dossier)
         if limit is None or now > limit:
             raise WorkflowConflict(
@@ -148,6 +157,21 @@ def _guard_extend(dossier, now):
 def _guard_refuse(dossier, now):
     if dossier.stage != Stage.INTAKE and dossier.due_at and now > dossier.due_at:
         raise WorkflowConflict(_("A refusal after appraisal must be issued before the due date."))
+
+
+def _guard_report_result_error(dossier, now):
+    if dossier.correction_due_at is not None:
+        raise WorkflowConflict(_("A correction of this result is already under way."))
+
+
+def _guard_correct_result(dossier, now):
+    if dossier.correction_due_at is None:
+        raise WorkflowConflict(_("Record the reported error first, then the corrected result."))
+
+
+def _guard_remit_fee(dossier, now):
+    if dossier.fee_remit_due_at is None or dossier.fee_remitted_at is not None:
+        raise WorkflowConflict(_("This dossier has no collected fee waiting to be remitted."))
 
 
 def _guard_mark_result_ready(dossier, now):
@@ -196,10 +220,21 @@ def resolve_assignee(dossier, value):
     return user
 
 
-def _receive(d, actor, now, comment, params):
+def accept(d, now):
+    """The dossier is accepted at `now` (Art. 17.3): its Art. 28 code, the period, the fee the desk
+    collects. Returns the event data. `dossier_create` calls it for a complete paper dossier."""
+    data = codes.give_code(d, now)
     d.received_at = now
     d.due_at = periods.compute_due(d, now)
-    return {}
+    if periods.collects_fee(d) and d.fee_collected_at is None:
+        d.fee_collected_at = now
+        d.fee_remit_due_at = periods.fee_remittance_deadline(now)
+        data["fee_remit_due_at"] = _iso(d.fee_remit_due_at)
+    return data
+
+
+def _receive(d, actor, now, comment, params):
+    return accept(d, now)
 
 
 def _request_supplement(d, actor, now, comment, params):
@@ -209,17 +244,19 @@ def _request_supplement(d, actor, now, comment, params):
     d.supplement_requests += 1
     if d.stage == Stage.PROCESSING:
         Pause.objects.create(dossier=d, kind=Pause.Kind.SUPPLEMENT, started_at=now)
-    return {"missing_documents": [str(m) for m in missing]}
+    # Not completed by then → closed (Art. 19.5); Mẫu 02 and the citizen's notice can say when.
+    return {"missing_documents": [str(m) for m in missing], "complete_by": _iso(periods.supplement_wait_end(now))}
 
 
 def _supplement_received(d, actor, now, comment, params):
     previous_due = d.due_at
+    data = {}
     if d.stage == Stage.INTAKE:
-        # The complete dossier is accepted now: the period starts from this moment.
+        # The complete dossier is accepted now: the period starts from this moment (and the
+        # dossier gets its code, if it had only a provisional reference).
         d.status = Status.RECEIVED
-        d.received_at = now
+        data = accept(d, now)
         d.step_started_at = now
-        d.due_at = periods.compute_due(d, now)
         d.step_due_at = periods.step_deadline(d, Stage.INTAKE, now)
     else:
         periods.close_pause(d, now)
@@ -228,7 +265,7 @@ def _supplement_received(d, actor, now, comment, params):
         d.period_started_at = now
         d.due_at = periods.compute_due(d, now)
         d.step_due_at = periods.step_deadline(d, Stage.PROCESSING, now)
-    return {"previous_due_at": _iso(previous_due)}
+    return {**data, "previous_due_at": _iso(previous_due)}
 
 
 def _assign(d, actor, now, comment, params):
@@ -266,7 +303,23 @@ def _finish(d, actor, now, comment, params):
 
 
 def _extend(d, actor, now, comment, params):
-    new_due = periods.parse_new_due(params.get("new_due_at"))
+    new_due, problem, day = periods.parse_new_due(params.get("new_due_at"))
+    if problem == periods.NEW_DUE_DAY_OFF:
+        raise ActionInputError(
+            {
+                "new_due_at": [
+                    _("%(date)s is not a working day: choose a working day (the next one is %(next)s).")
+                    % {
+                        "date": date_format(day, "SHORT_DATE_FORMAT"),
+                        "next": date_format(periods.next_working_day(day), "SHORT_DATE_FORMAT"),
+                    }
+                ]
+            }
+        )
+    if problem == periods.NEW_DUE_AFTER_CLOSE:
+        raise ActionInputError(
+            {"new_due_at": [_("The office is closed at that time: choose a time within the office hours.")]}
+        )
     if new_due is None:
         raise ActionInputError({"new_due_at": [_("Enter the new due date (dd/mm/yyyy).")]})
     if new_due <= d.due_at:
@@ -276,6 +329,34 @@ def _extend(d, actor, now, comment, params):
     d.original_due_at = d.due_at
     d.due_at = new_due
     return {"original_due_at": _iso(d.original_due_at), "new_due_at": _iso(new_due)}
+
+
+def _report_result_error(d, actor, now, comment, params):
+    d.correction_due_at = periods.correction_deadline(now)
+    return {"correction_due_at": _iso(d.correction_due_at)}
+
+
+def _correct_result(d, actor, now, comment, params):
+    corrected = str(params.get("result") or "").strip()
+    if not corrected:
+        raise ActionInputError({"result": [_("Enter the corrected result.")]})
+    if not d.original_result:
+        d.original_result = d.result_summary
+    previous, due = d.result_summary, d.correction_due_at
+    d.result_summary = corrected
+    d.correction_due_at = None
+    return {
+        "original_result": d.original_result,
+        "previous_result": previous,
+        "corrected_result": corrected,
+        "correction_due_at": _iso(due),
+        "correction_outcome": judge(now, due),
+    }
+
+
+def _remit_fee(d, actor, now, comment, params):
+    d.fee_remitted_at = now
+    return {"fee_remit_due_at": _iso(d.fee_remit_due_at), "fee_remittance_outcome": judge(now, d.fee_remit_due_at)}
 
 
 def _close(d, actor, now, comment, params):
@@ -543,7 +624,8 @@ ACTIONS = {
         Action(
             "withdraw",
             gettext_lazy("Withdraw at the applicant's request"),
-            _src(*OPEN_ANY_STAGE),
+            # From the successful receipt by the system, an online submission too (Art. 21.1b).
+            _src((S.SUBMITTED_ONLINE, Stage.INTAKE), *OPEN_ANY_STAGE),
             S.WITHDRAWN,
             Stage.CLOSED,
             frozenset({Role.RECEPTION}),
@@ -568,6 +650,53 @@ ACTIONS = {
             print_label="Trả kết quả",
             citizen=(({}, gettext_lazy("The result was handed over.")),),
             effect=_return_result,
+        ),
+        Action(
+            "report_result_error",
+            gettext_lazy("Record an error in the result"),
+            _src((S.RESULT_READY, Stage.RETURN), (S.RETURNED, Stage.CLOSED)),
+            None,
+            None,
+            frozenset({Role.RECEPTION, Role.LEADER}),
+            # The applicant reports it at the desk that returned the result, or the agency finds it.
+            stage_actors={
+                Stage.RETURN: ((Role.RECEPTION, "returning"), (Role.LEADER, "competent")),
+                Stage.CLOSED: ((Role.RECEPTION, "returning"), (Role.LEADER, "competent")),
+            },
+            needs_comment=True,
+            danger=True,
+            print_label="Ghi nhận sai sót trong kết quả giải quyết",
+            citizen=(({}, gettext_lazy("An error in your result was recorded; the office corrects it.")),),
+            citizen_details="comment",
+            guard=_guard_report_result_error,
+            effect=_report_result_error,
+        ),
+        Action(
+            "correct_result",
+            gettext_lazy("Issue the corrected result"),
+            _src((S.RESULT_READY, Stage.RETURN), (S.RETURNED, Stage.CLOSED)),
+            None,
+            None,
+            frozenset({Role.LEADER}),
+            params=("result",),
+            print_label="Sửa đổi, đính chính kết quả giải quyết",
+            notice="citizen.result_ready",
+            citizen=(({}, gettext_lazy("Your result was corrected. Please collect it at %(agency)s.")),),
+            citizen_agency="returning",
+            guard=_guard_correct_result,
+            effect=_correct_result,
+        ),
+        Action(
+            "remit_fee",
+            gettext_lazy("Fee remitted"),
+            _src(*OPEN_ANY_STAGE, (S.RESULT_READY, Stage.RETURN), *CLOSED_ANY),
+            None,
+            None,
+            frozenset({Role.RECEPTION}),
+            scope="receiving",
+            print_label="Nộp phí, lệ phí đã thu",
+            guard=_guard_remit_fee,
+            effect=_remit_fee,
         ),
     ]
 }

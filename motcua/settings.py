@@ -395,6 +395,9 @@ OFFICE_HOURS = (
 DEADLINE_POLICY = env.str("DEADLINE_POLICY", default="same_half")
 # Paper dossiers accepted after this time go to the processing agency the next working day.
 TRANSFER_CUTOFF = time.fromisoformat(env.str("TRANSFER_CUTOFF", default="15:00"))
+# ... "at the start (đầu giờ) of the next working day" (Art. 18.2): within this many working
+# minutes of the next working day's opening (60: by 08:30; 0: at the opening itself).
+TRANSFER_NEXT_DAY_MINUTES = env.int("TRANSFER_NEXT_DAY_MINUTES", default=60)
 
 # --- Logging ----------------------------------------------------------------------
 # Every handler masks ID numbers, phone numbers and PINs (motcua/log_privacy.py), including

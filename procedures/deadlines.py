@@ -22,6 +22,10 @@ settings. Rules (DESIGN.md §4; Decree 118/2025/NĐ-CP Art. 17.3; Civil Code 201
 * Same-day procedures (``processing_days == 0``), under either policy: due at the close of the
   working day in which counting starts; with a published ``cutoff`` and a (normalised)
   acceptance time after it, at the close of the next working day.
+* Periods in **calendar days** (e.g. the 15 days to complete a supplement, Art. 19.5) are counted
+  by the Civil Code (`civil_period_end`): the day of the notice is not counted (Art. 147.3), the
+  period ends at 24:00 of its last day (Art. 148.6), and when that day is not a working day it
+  moves to the end (24:00) of the next working day (Art. 148.5).
 
 All datetimes must be timezone-aware; they are converted to ``settings.TIME_ZONE`` for
 computing and results are aware datetimes in that zone.
@@ -43,6 +47,7 @@ __all__ = [
     "POLICY_SAME_HALF",
     "WorkingCalendar",
     "add_working_minutes",
+    "civil_period_end",
     "compute_due_at",
     "counting_start",
     "get_calendar",
@@ -209,6 +214,21 @@ class WorkingCalendar:
         """The start of the first office session of `day` ("đầu giờ")."""
         return _at(day, self.sessions[0][0])
 
+    def session_close_at_or_after(self, moment):
+        """The close of the office session containing the local datetime `moment`, or of the next
+        session of the same working day (lunch break → the afternoon's close); None when `moment`
+        is on a day off or after the day's last session has closed. A moment exactly at a
+        session's close is that session's close ("nhận sáng trả sáng": appointments are given at the
+        close of a session)."""
+        local = _local(moment, "moment")
+        if not self.is_working_day(local.date()):
+            return None
+        for _start, end in self.sessions:
+            close = _at(local.date(), end)
+            if local <= close:
+                return close
+        return None
+
     def in_office_hours(self, moment):
         """True during a working day's office hours, from the opening to the close (the lunch
         break included: offices are open that day)."""
@@ -245,6 +265,23 @@ def get_calendar() -> WorkingCalendar:
 def close_of_day(day: date, calendar: WorkingCalendar | None = None) -> datetime:
     """The end of the working day `day` (the close of its last office session)."""
     return (get_calendar() if calendar is None else calendar).close_of_day(_as_date(day))
+
+
+def civil_period_end(notice_at: datetime, days: int, calendar: WorkingCalendar | None = None) -> datetime:
+    """The end of a period of `days` calendar days that starts with a notice at `notice_at`,
+    counted by the Civil Code 2015: the day of the notice is not counted (Art. 147.3), so day 1 is
+    the next day; the period ends at 24:00 of day `days` (Art. 148.6), i.e. the first moment of the
+    day after; when day `days` is not a working day (weekend, public holiday, an admin day off),
+    the period ends at 24:00 of the next working day (Art. 148.5). Returns that moment (local)."""
+    if isinstance(days, bool) or not isinstance(days, int):
+        raise TypeError(f"days must be an int, not {type(days).__name__}.")
+    if days < 1:
+        raise ValueError(f"days must be ≥ 1 (got {days}).")
+    cal = get_calendar() if calendar is None else calendar
+    last = _local(notice_at, "notice_at").date() + timedelta(days=days)
+    if not cal.is_working_day(last):
+        last = cal.next_working_day(last)
+    return _at(last + timedelta(days=1), time.min)
 
 
 def in_office_hours(moment: datetime, calendar: WorkingCalendar | None = None) -> bool:

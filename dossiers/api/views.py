@@ -94,7 +94,7 @@ def visible_dossier(queryset, code):
     # PostgreSQL refuses NUL bytes in text parameters; no code contains one.
     if "\x00" in code:
         raise Http404
-    return get_object_or_404(queryset, code=code)
+    return get_object_or_404(queryset.with_code(code))
 
 
 def _conflict(exc):

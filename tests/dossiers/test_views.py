@@ -185,7 +185,8 @@ def test_dossier_travels_from_desk_to_return_through_the_html_views(client, offi
     dossier.refresh_from_db()
     assert (dossier.status, dossier.returned_to) == (Status.RETURNED, "Trần Thị Bình")
     page = client.get(detail_url(dossier)).content.decode()
-    assert action_urls(page) == set()
+    # Only the record of an error in the result remains possible (its correction, Art. 23.1).
+    assert action_urls(page) == {"report_result_error"}
     assert [e.action for e in dossier.events.all()] == [
         "receive",
         "assign",

@@ -28,7 +28,12 @@ PARAMS = {
     "mark_result_ready": {"result": "Cấp giấy khai sinh"},
     "extend": {"new_due_at": "20/03/2026"},
     "return_result": {"collected_by": "Nguyễn Văn An", "method": "in_person"},
+    "correct_result": {"result": "Cấp lại giấy khai sinh (đính chính)"},
 }
+# Actions whose rule is an earlier fact of the dossier's history, not a state or a deadline: a
+# correction needs a recorded error, a remittance a fee collected at the desk (tests/dossiers/
+# test_conformity.py covers both).
+NEEDS_HISTORY = {"correct_result", "remit_fee"}
 
 
 def params_for(office, name):
@@ -344,6 +349,8 @@ def test_every_transition_the_table_allows_leads_to_a_reachable_state(state):
         # No rule stands in the way here (before every deadline, no earlier supplement request,
         # no leader step), so the table alone decides.
         outcome = try_action(o, d, name, user, now=T + timedelta(hours=1))
+        if name in NEEDS_HISTORY and isinstance(outcome, WorkflowConflict):
+            continue
         assert outcome in RECIPES, (name, outcome)
 
 
@@ -469,8 +476,9 @@ EXPECTED_ACTIONS = {
         "request_obligation",
         "extend",
     },
-    ((S.RESULT_READY, Stage.RETURN), "reception"): {"return_result"},
-    ((S.RETURNED, Stage.CLOSED), "leader"): set(),
+    ((S.RESULT_READY, Stage.RETURN), "reception"): {"return_result", "report_result_error"},
+    ((S.RETURNED, Stage.CLOSED), "leader"): {"report_result_error"},
+    ((S.SUBMITTED_ONLINE, Stage.INTAKE), "reception"): {"receive", "request_supplement", "refuse", "withdraw"},
 }
 
 
