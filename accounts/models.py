@@ -59,6 +59,7 @@ class AuditEntry(models.Model):
         TOKEN_CREATED = "token_created", _("API token issued")
         TOKEN_REFUSED = "token_refused", _("API token refused")
         TOKEN_REVOKED = "token_revoked", _("API tokens revoked")
+        LOOKUP_LOCKED = "lookup_locked", _("Dossier lookup locked")
 
     created_at = models.DateTimeField(_("at"), db_index=True)
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)

@@ -20,10 +20,12 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 from rest_framework import serializers
 
-from . import throttle, workflow
+from . import signals, throttle, workflow
 from .models import Dossier, Status, hash_pin
 
 NOT_FOUND_MESSAGE = gettext_lazy("No dossier matches this code and PIN.")
+# Compared with when the code is unknown, so that case does the same work as a wrong PIN.
+UNKNOWN_PIN_HASH = "0" * 64
 MAX_CODE_LENGTH = 64
 MAX_PIN_LENGTH = 12
 
@@ -65,8 +67,16 @@ STATUS_TEXT = {
 }
 
 
-def throttled_message(retry_after):
+def throttled_message(retry_after, code_locked=False):
     minutes = max(1, -(-int(retry_after) // 60))
+    if code_locked:
+        return ngettext(
+            "Too many wrong PINs were tried for this dossier code, so its lookup is locked for now and the "
+            "office has been told. Please try again in %(minutes)d minute, or ask the office.",
+            "Too many wrong PINs were tried for this dossier code, so its lookup is locked for now and the "
+            "office has been told. Please try again in %(minutes)d minutes, or ask the office.",
+            minutes,
+        ) % {"minutes": minutes}
     return ngettext(
         "Too many unsuccessful lookups from your connection. Please try again in %(minutes)d minute.",
         "Too many unsuccessful lookups from your connection. Please try again in %(minutes)d minutes.",
@@ -75,24 +85,57 @@ def throttled_message(retry_after):
 
 
 def find_dossier(code, pin):
-    """The dossier with this code if `pin` is its PIN, else None. An unknown code costs the same
-    PIN hash as a known one, so response times do not tell which codes exist."""
+    """The dossier with this code if `pin` is its PIN, else None.
+
+    A wrong PIN and an unknown code cost the same work: one indexed read of (id, code, PIN hash)
+    that finds a row or none, one PIN hash, one constant-time comparison (with a dummy hash when
+    the code is unknown). Only a right PIN loads the dossier for display."""
     code = (code or "").strip()[:MAX_CODE_LENGTH]
     pin = (pin or "").strip()[:MAX_PIN_LENGTH]
-    # PostgreSQL refuses NUL bytes in text parameters; no code contains one.
-    dossier = None
-    if "\x00" not in code:
-        matches = (
-            Dossier.objects.select_related("procedure", "receiving_agency", "returning_agency")
-            .only(*DOSSIER_FIELDS)
-            .with_code(code)
-            .order_by()
-        )
-        dossier = next(iter(matches), None)
-    if dossier is None:
-        hmac.compare_digest("0" * 64, hash_pin(code, pin))
+    if "\x00" in code:  # PostgreSQL refuses NUL bytes in text parameters; no code contains one
+        code = ""
+    # The PIN is hashed with the dossier's first identifier (`Dossier.pin_key`): its provisional
+    # reference when it got its code at acceptance, else its code.
+    fields = ("pk", "code", "pin_hash", "provisional_code")
+    row = next(iter(Dossier.objects.with_code(code).order_by().values_list(*fields)[:1]), None)
+    pk, real_code, stored, provisional = row or (None, code, UNKNOWN_PIN_HASH, None)
+    if not hmac.compare_digest(stored, hash_pin(provisional or real_code, pin)) or pk is None:
         return None
-    return dossier if dossier.check_pin(pin) else None
+    return (
+        Dossier.objects.select_related("procedure", "receiving_agency", "returning_agency")
+        .only(*DOSSIER_FIELDS)
+        .get(pk=pk)
+    )
+
+
+def pin_from_query(request, dossier, candidate):
+    """An officer's `?pin=` on a receipt (to print it in the QR code): `(pin, None)` when it is the
+    dossier's PIN, `(None, None)` when not, `(None, attempt)` when refused. Every try counts like a
+    citizen's lookup (per address and per code, `dossiers.throttle`): the receipt was an unthrottled
+    PIN oracle, answering a different PDF for the right PIN."""
+    candidate = (candidate or "").strip()[:MAX_PIN_LENGTH]
+    if not candidate:
+        return None, None
+    attempt = throttle.begin_attempt(request, code=dossier.code)
+    if not attempt.allowed:
+        if attempt.lock_started:
+            code_locked(request, dossier.code)
+        return None, attempt
+    if not dossier.check_pin(candidate):
+        return None, None
+    attempt.succeeded()
+    return candidate, None
+
+
+def code_locked(request, code):
+    """The lookup of `code` has just been locked (too many wrong PINs from anywhere): audit it and
+    tell the dossier's desk (`dossiers.signals.lookup_locked`), once per lock."""
+    from accounts.models import AuditEntry
+
+    dossier = Dossier.objects.with_code(code).first() if "\x00" not in code else None
+    AuditEntry.record(AuditEntry.Kind.LOOKUP_LOCKED, request=request, code=code[:MAX_CODE_LENGTH], known=bool(dossier))
+    if dossier is not None:
+        signals.lookup_locked.send(sender=Dossier, dossier=dossier)
 
 
 def half_day(moment):
@@ -237,9 +280,11 @@ def lookup_page(request):
     context = {"code": code, "submitted": bool(code or pin)}
     status = 200
     if code and pin:
-        attempt = throttle.begin_attempt(request)
+        attempt = throttle.begin_attempt(request, code=code)
         if not attempt.allowed:
-            context["throttled_message"] = throttled_message(attempt.retry_after)
+            if attempt.lock_started:
+                code_locked(request, code)
+            context["throttled_message"] = throttled_message(attempt.retry_after, attempt.code_locked)
             response = render(request, "dossiers/lookup.html", context, status=429)
             response["Retry-After"] = str(attempt.retry_after)
             return _private(response)

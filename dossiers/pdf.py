@@ -17,6 +17,9 @@ code that opens the citizen lookup with code and PIN. Any other print (another s
 reprint once the session forgot it) carries no PIN.
 """
 
+import hashlib
+import hmac
+import secrets
 from decimal import Decimal, InvalidOperation
 from urllib.parse import urlencode
 
@@ -360,13 +363,25 @@ def render_form(form, dossier, *, pin=None):
 # --- PIN in the officer's session ----------------------------------------------------------------
 
 
+def _pin_pad(nonce, code):
+    """A one-time pad for a 6-digit PIN: HMAC-SHA256 (the PIN hash's key) of a random nonce and the
+    code, as a number below 10**6. The session stores (PIN + pad) mod 10**6 and the nonce: the
+    session table (and its backups) never hold a PIN in clear, and without the server key the
+    stored number says nothing about it (the PIN hash in the dossier row already needs that key)."""
+    key = (settings.PIN_HASH_KEY or settings.SECRET_KEY).encode()
+    digest = hmac.new(key, f"receipt-pin:{nonce}:{code}".encode(), hashlib.sha256).digest()
+    return int.from_bytes(digest[:8], "big") % 10**6
+
+
 def remember_pin(request, code, pin):
-    """Keep the just-issued PIN in the session so the receipt printed right now can carry it.
-    Only the MAX_REMEMBERED_PINS most recent dossiers are kept."""
+    """Keep the just-issued PIN, masked (`_pin_pad`), in the session so the receipt printed right
+    now can carry it, for RECEIPT_PIN_SECONDS. Only the MAX_REMEMBERED_PINS most recent are kept."""
     stored = request.session.get(SESSION_KEY)
     pins = dict(stored) if isinstance(stored, dict) else {}
     pins.pop(code, None)
-    pins[code] = str(pin)
+    nonce = secrets.token_hex(16)
+    masked = (int(pin) + _pin_pad(nonce, code)) % 10**6
+    pins[code] = [nonce, masked, int(timezone.now().timestamp())]
     while len(pins) > MAX_REMEMBERED_PINS:
         pins.pop(next(iter(pins)))
     request.session[SESSION_KEY] = pins
@@ -374,10 +389,13 @@ def remember_pin(request, code, pin):
 
 def recall_pin(request, code):
     stored = request.session.get(SESSION_KEY)
-    if not isinstance(stored, dict):
+    entry = stored.get(code) if isinstance(stored, dict) else None
+    if not (isinstance(entry, list) and len(entry) == 3):
+        return None  # nothing remembered (or a clear PIN from before issue 13: not used)
+    nonce, masked, issued = entry
+    if timezone.now().timestamp() - issued > settings.RECEIPT_PIN_SECONDS:
         return None
-    pin = stored.get(code)
-    return str(pin) if pin else None
+    return f"{(int(masked) - _pin_pad(nonce, code)) % 10**6:06d}"
 
 
 # --- View ------------------------------------------------------------------------------------
@@ -399,9 +417,17 @@ def form_pdf(request, code, form):
     if form in PIN_FORMS:
         pin = recall_pin(request, dossier.code)
         if pin is None:
-            candidate = (request.GET.get("pin") or "").strip()[:32]
-            if candidate and dossier.check_pin(candidate):
-                pin = candidate
+            from . import lookup  # the lookup's throttle (lookup imports nothing of the PDFs)
+
+            pin, refused = lookup.pin_from_query(request, dossier, request.GET.get("pin"))
+            if refused is not None:
+                response = HttpResponse(
+                    lookup.throttled_message(refused.retry_after, refused.code_locked),
+                    status=429,
+                    content_type="text/plain; charset=utf-8",
+                )
+                response["Retry-After"] = str(refused.retry_after)
+                return response
     content = render_form(form, dossier, pin=pin)
     response = HttpResponse(content, content_type="application/pdf")
     response["Content-Disposition"] = content_disposition_header(False, f"{form}-{dossier.code}.pdf")

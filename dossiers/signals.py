@@ -23,3 +23,9 @@ dossier_transition = Signal()
 def transition(dossier, event):
     """Tell the listeners about `event` (plain `send`: a listener's error propagates)."""
     dossier_transition.send(sender=type(dossier), dossier=dossier, event=event)
+
+
+# Sent with sender=Dossier and `dossier` when the public lookup of its code has just been locked
+# (too many wrong PINs, dossiers.throttle): the desk should know, the citizen may call. Outside any
+# transition; `notifications.security.on_lookup_locked` tells the receiving agency's reception.
+lookup_locked = Signal()

@@ -1,6 +1,8 @@
-"""Throttling of the public dossier lookup (code + PIN) by client address.
+"""Throttling of the public dossier lookup (code + PIN) by client address and by dossier code.
 
-A counter per client in fixed time windows, kept in the `ThrottleCounter` table so that every
+Failures are counted per client address (LOOKUP_MAX_FAILURES per LOOKUP_WINDOW_SECONDS) and per
+dossier code (LOOKUP_CODE_MAX_FAILURES per LOOKUP_CODE_WINDOW_SECONDS), each over a sliding window
+estimated from two fixed windows. Counters are kept in the `ThrottleCounter` table so that every
 web process (and every machine behind the load balancer) shares it. An attempt is one
 statement, `INSERT … ON CONFLICT DO UPDATE SET count = count + 1 RETURNING count`, which the
 database serialises per row on SQLite and PostgreSQL alike; the value it returns is this
@@ -17,7 +19,7 @@ lookup, even one with the right PIN, is refused until the window ends (HTTP 429 
 
 import ipaddress
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from datetime import timezone as dt_timezone
 
@@ -30,6 +32,7 @@ from accounts.network import client_ip
 from .models import ThrottleCounter
 
 KEY_PREFIX = "lookup:"
+CODE_KEY_PREFIX = "lookup-code:"
 
 
 def max_failures():
@@ -71,25 +74,28 @@ def _sql_names():
 
 @dataclass
 class Attempt:
-    """One lookup attempt. `allowed` is False when the client is over the limit; call
-    `succeeded()` after a correct code + PIN so the reserved failure is given back."""
+    """One lookup attempt. `allowed` is False when the client address or the code is over its
+    limit (`code_locked` says it was the code); call `succeeded()` after a correct code + PIN so
+    the reserved failures are given back."""
 
-    key: str
-    window_start: datetime
-    allowed: bool
-    retry_after: int
-    reserved: bool = False
+    counters: list = field(default_factory=list)  # [(key, window_start)] reserved by this attempt
+    allowed: bool = True
+    retry_after: int = 1
+    code_locked: bool = False
+    lock_started: bool = False  # this attempt is the one that locked the code
 
     def succeeded(self):
-        if self.reserved:
-            table, key_column, start_column, count_column = _sql_names()
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    f"UPDATE {table} SET {count_column} = {count_column} - 1 "  # noqa: S608 (model table name)
-                    f"WHERE {key_column} = %s AND {start_column} = %s AND {count_column} > 0",
-                    [self.key, self.window_start],
-                )
-            self.reserved = False
+        if not self.counters:
+            return
+        table, key_column, start_column, count_column = _sql_names()
+        matches = " OR ".join([f"({key_column} = %s AND {start_column} = %s)"] * len(self.counters))
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {table} SET {count_column} = {count_column} - 1 "  # noqa: S608 (model table name)
+                f"WHERE ({matches}) AND {count_column} > 0",
+                [value for counter in self.counters for value in counter],
+            )
+        self.counters = []
 
 
 def _count_attempt(key, start):
@@ -112,18 +118,65 @@ def _count_attempt(key, start):
         return count, bool(created)
 
 
-def begin_attempt(request, now=None):
-    """Count a lookup attempt of this request's client and say whether it may go ahead."""
+def _previous_counts(windows):
+    """{key: count} of the fixed window before each (key, start, seconds), in one query. Plain SQL
+    like the upsert, so the window start is passed to the database exactly as it was stored."""
+    table, key_column, start_column, count_column = _sql_names()
+    matches = " OR ".join([f"({key_column} = %s AND {start_column} = %s)"] * len(windows))
+    params = [value for key, start, seconds in windows for value in (key, start - timedelta(seconds=seconds))]
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {key_column}, {count_column} FROM {table} WHERE {matches}", params)  # noqa: S608
+        return dict(cursor.fetchall())
+
+
+def _sliding_estimate(key, start, seconds, now, previous):
+    """Count one attempt for `key` and estimate the attempts of the last `seconds`: a sliding
+    window, this fixed window's count plus the previous window's weighted by how much of it the
+    sliding window still covers. (A fixed window let a burst at its end and another at the start
+    of the next one through.) Returns (estimate, whether the counter row is new)."""
+    count, created = _count_attempt(key, start)
+    covered = 1 - (now - start).total_seconds() / seconds
+    return count + previous.get(key, 0) * covered, created
+
+
+def code_key(code):
+    return CODE_KEY_PREFIX + (code or "").strip().upper()[:100]
+
+
+def begin_attempt(request, now=None, code=None):
+    """Count a lookup attempt of this request's client (and, with `code`, of that dossier code)
+    and say whether it may go ahead.
+
+    The address is counted first; only an attempt the address may make counts against the code,
+    so one blocked client cannot keep a citizen's code locked. A code over LOOKUP_CODE_MAX_FAILURES
+    is locked for everyone (the right PIN too) until its window slides past the failures: guesses
+    spread over many addresses no longer add up. Both checks do the same statements whether or not
+    the code exists."""
     now = now or timezone.now()
     seconds = window_seconds()
-    start = window_start(now, seconds)
-    retry_after = max(1, math.ceil((start + timedelta(seconds=seconds) - now).total_seconds()))
-    key = client_key(request)
-    limit = max_failures()
-    count, created = _count_attempt(key, start)
+    code_seconds = max(1, settings.LOOKUP_CODE_WINDOW_SECONDS)
+    address = (client_key(request), window_start(now, seconds), seconds)
+    windows = [address] + ([(code_key(code), window_start(now, code_seconds), code_seconds)] if code else [])
+    previous = _previous_counts(windows)
+    estimate, created = _sliding_estimate(*address, now, previous)
+    attempt = Attempt(counters=[address[:2]])
+    attempt.retry_after = max(1, math.ceil((address[1] + timedelta(seconds=seconds) - now).total_seconds()))
     if created:
         # Opportunistic clean-up: the first attempt of a client in a new window removes every
-        # finished window (of all clients); the table only ever holds the current ones.
-        ThrottleCounter.objects.filter(window_start__lt=start).delete()
-    # The reservation stays even when refused: the request was one guess too many.
-    return Attempt(key, start, allowed=count <= limit, retry_after=retry_after, reserved=count <= limit)
+        # window no sliding estimate reads any more (of all clients and codes).
+        oldest = now - timedelta(seconds=2 * max(seconds, code_seconds))
+        ThrottleCounter.objects.filter(window_start__lt=oldest).delete()
+    if estimate > max_failures():
+        attempt.allowed = False
+        return attempt
+    if code:
+        key, start, _seconds = windows[1]
+        code_estimate, _created = _sliding_estimate(key, start, code_seconds, now, previous)
+        attempt.counters.append((key, start))
+        limit = settings.LOOKUP_CODE_MAX_FAILURES
+        if code_estimate > limit:
+            attempt.allowed = False
+            attempt.code_locked = True
+            attempt.lock_started = code_estimate - 1 <= limit
+            attempt.retry_after = max(1, math.ceil((start + timedelta(seconds=code_seconds) - now).total_seconds()))
+    return attempt

@@ -17,5 +17,10 @@ class NotificationsConfig(AppConfig):
         from .models import ReminderPolicy
 
         dossier_transition.connect(outbox.on_transition, dispatch_uid="notifications.outbox")
+        from dossiers.signals import lookup_locked
+
+        from . import security
+
+        lookup_locked.connect(security.on_lookup_locked, dispatch_uid="notifications.security")
         # "Due soon" everywhere (workspace, digest, scan) uses the admin-editable policy's days.
         policy.register("due_soon_working_days", lambda: ReminderPolicy.get().due_soon_working_days)

@@ -20,7 +20,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import status as http
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.exceptions import NotFound, Throttled, ValidationError
 from rest_framework.pagination import CursorPagination
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import AllowAny, BasePermission
@@ -274,7 +274,7 @@ class DossierViewSet(GenericViewSet):
 
 class DossierReceiptView(APIView):
     """The receipt (Mẫu 01) as a PDF. With `?pin=` the QR code carries the PIN, but only when the
-    PIN is the dossier's."""
+    PIN is the dossier's; each `?pin=` counts like a lookup attempt (429 when over the limits)."""
 
     permission_classes = [IsOfficer]
     content_negotiation_class = FirstRendererNegotiation
@@ -284,13 +284,18 @@ class DossierReceiptView(APIView):
         summary="The receipt PDF (Mẫu 01)",
         parameters=[
             CODE_PARAMETER,
-            OpenApiParameter("pin", str, description="The dossier's PIN, to print it in the QR code."),
+            OpenApiParameter(
+                "pin",
+                str,
+                description="The dossier's PIN, to print it in the QR code. Throttled like the lookup.",
+            ),
         ],
         responses={
             (200, "application/pdf"): OpenApiResponse(OpenApiTypes.BINARY),
             401: ERRORS[401],
             403: ERRORS[403],
             404: ERRORS[404],
+            429: OpenApiResponse(DetailMessageSerializer, description="Too many wrong PINs; try again later."),
         },
     )
     def get(self, request, code):
@@ -302,8 +307,10 @@ class DossierReceiptView(APIView):
             ),
             code,
         )
-        pin = request.query_params.get("pin", "").strip()
-        content = pdf.render_form("receipt", dossier, pin=pin if pin and dossier.check_pin(pin) else None)
+        pin, refused = lookup.pin_from_query(request, dossier, request.query_params.get("pin"))
+        if refused is not None:
+            raise Throttled(wait=refused.retry_after, detail=lookup.throttled_message(refused.retry_after))
+        content = pdf.render_form("receipt", dossier, pin=pin)
         response = HttpResponse(content, content_type="application/pdf")
         response["Content-Disposition"] = content_disposition_header(False, f"bien-nhan-{dossier.code}.pdf")
         response["Cache-Control"] = "private, no-store"
@@ -337,10 +344,13 @@ class LookupView(APIView):
     def get(self, request):
         query = LookupQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        attempt = throttle.begin_attempt(request)
+        attempt = throttle.begin_attempt(request, code=query.validated_data["code"])
         if not attempt.allowed:
+            if attempt.lock_started:
+                lookup.code_locked(request, query.validated_data["code"])
             response = Response(
-                {"detail": lookup.throttled_message(attempt.retry_after)}, status=http.HTTP_429_TOO_MANY_REQUESTS
+                {"detail": lookup.throttled_message(attempt.retry_after, attempt.code_locked)},
+                status=http.HTTP_429_TOO_MANY_REQUESTS,
             )
             response["Retry-After"] = str(attempt.retry_after)
         else:

@@ -18,7 +18,9 @@ from django.utils import timezone
 from pypdf import PdfReader
 
 from dossiers.models import Channel
-from dossiers.pdf import MAX_REMEMBERED_PINS, recall_pin, remember_pin, render_form
+from dossiers.pdf import MAX_REMEMBERED_PINS, printable_forms, recall_pin, remember_pin, render_form
+from dossiers.services import close_expired_supplements
+from procedures.models import Agency
 from tests.factories import Office, vn
 
 MONDAY_9 = vn(2026, 3, 2, 9, 0)  # Monday 2 March 2026, a working day
@@ -89,45 +91,152 @@ def name_officers(office):
         user.save(update_fields=["first_name", "last_name"])
 
 
+WARD_HEADING = "ỦY BAN NHÂN DÂN PHƯỜNG PHAN ĐÌNH PHÙNG"
+
+
 @pytest.fixture
 def office(db):
+    """A ward's one-stop centre under the province in the agency tree, but belonging to the ward's
+    People's Committee (its governing body), with its own place name."""
+    province = Agency.objects.create(
+        code="000.00.00.H55",
+        name="Ủy ban nhân dân tỉnh Thái Nguyên",
+        level=Agency.Level.PROVINCE,
+        place_name="Thái Nguyên",
+    )
     office = Office(name="Đăng ký khai sinh")
+    office.agency.name = "Trung tâm Phục vụ hành chính công phường Phan Đình Phùng"
+    office.agency.parent = province
+    office.agency.governing_body = "Ủy ban nhân dân phường Phan Đình Phùng"
+    office.agency.place_name = "Phường Phan Đình Phùng"
+    office.agency.address = "Số 1 đường Hoàng Văn Thụ, phường Phan Đình Phùng, tỉnh Thái Nguyên"
+    office.agency.phone = "0208 000 2001"
+    office.agency.save()
     name_officers(office)
     return office
 
 
-def assert_common(text, dossier):
+def pages_of(pdf):
+    """The text of each page, whitespace collapsed."""
+    return [" ".join(page.extract_text().split()) for page in PdfReader(io.BytesIO(pdf)).pages]
+
+
+def assert_common(text, dossier, number):
+    assert f"Mẫu số {number}" in text
     assert "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM" in text
     assert "Độc lập - Tự do - Hạnh phúc" in text
+    assert WARD_HEADING in text  # the ward's People's Committee, not the province's
+    assert "ỦY BAN NHÂN DÂN TỈNH" not in text
     assert dossier.code in text
     assert "Nguyễn Văn An" in text
     assert "Đăng ký khai sinh" in text
     assert dossier.procedure_snapshot["code"] in text
 
 
+# Eight documents as long as the real catalogue's (procedures/data/procedures.json), some of
+# them over two lines of the table.
+EIGHT_NAMES = [
+    "Tờ khai đăng ký khai sinh theo mẫu",
+    "Giấy chứng sinh",
+    "Biên bản xác nhận việc trẻ bị bỏ rơi",
+    "Văn bản xác nhận của cơ sở y tế đã thực hiện kỹ thuật hỗ trợ sinh sản",
+    "Văn bản ủy quyền theo quy định của pháp luật",
+    "Giấy tờ tùy thân (hộ chiếu, thẻ căn cước, căn cước điện tử hoặc giấy tờ có ảnh còn giá trị sử dụng)",
+    "Văn bản thỏa thuận của cha, mẹ về việc lựa chọn quốc tịch cho con",
+    "Giấy tờ chứng minh việc trẻ em nhập cảnh hợp pháp vào Việt Nam và văn bản xác nhận của cơ quan công an về "
+    "việc trẻ em đang cư trú tại Việt Nam",
+]
+EIGHT_DOCUMENTS = [{"name": name, "originals": 1, "copies": 0, "received": True} for name in EIGHT_NAMES]
+
+
 # --- Forms -----------------------------------------------------------------------------------
 
 
 @override_settings(SITE_URL="https://motcua.example.gov.vn")
-def test_receipt_prints_applicant_procedure_dates_pin_and_a_qr_code_opening_the_lookup(office):
+def test_receipt_prints_applicant_procedure_dates_fee_return_register_entry_pin_and_qr_code(office):
+    earlier, _pin = office.receive(now=vn(2026, 1, 5, 9, 0))  # the desk's first dossier of 2026
     dossier, pin = office.receive(now=MONDAY_9, documents=DOCUMENTS)
 
     pdf = render_form("receipt", dossier, pin=pin)
 
     assert pdf.startswith(b"%PDF")
+    pages = pages_of(pdf)
+    assert len(pages) == 1
     text = text_of(pdf)
     assert "GIẤY TIẾP NHẬN HỒ SƠ VÀ HẸN TRẢ KẾT QUẢ" in text
-    assert_common(text, dossier)
+    assert_common(text, dossier, "01")
+    assert "Phường Phan Đình Phùng, ngày 02 tháng 3 năm 2026" in text  # Decree 30: no zero before 3
     assert dossier.receiving_agency.name in text
     for value in ("001099012345", "0912345678", "Thôn 1", "Tờ khai đăng ký khai sinh", "Giấy chứng sinh"):
         assert value in text
     assert "Thời gian nhận hồ sơ: 09 giờ 00 phút, ngày 02/03/2026" in text
     due = timezone.localtime(dossier.due_at)
     assert f"{due:%H} giờ {due:%M} phút, ngày {ddmmyyyy(due)} (buổi sáng)" in text  # received in the morning
+    assert "Thời gian giải quyết được tính lại" not in text
+    assert "6. Phí, lệ phí: Miễn lệ phí" in text  # the procedure's fee text at receipt
+    assert "hình thức nộp hồ sơ: trực tiếp" in text
+    assert "Cách thức nhận kết quả:" in text and "Qua dịch vụ bưu chính" in text
+    assert "Vào Sổ theo dõi hồ sơ: Quyển số 2026, Số thứ tự 2" in text  # after the January one
+    assert dossier.register_number() == 2 and earlier.register_number() == 1
     assert "Trần Thị Bình" in text  # the receiving officer
     assert f"Mã tra cứu (PIN): {pin}" in text
     assert_fonts_have_vietnamese_glyphs(pdf)
     assert decode_qr(pdf) == "https://motcua.example.gov.vn/tra-cuu/?" + urlencode({"ma": dossier.code, "pin": pin})
+
+
+def test_receipt_reprinted_after_the_period_restarted_shows_the_restart_and_both_appointments(office):
+    dossier, _pin = office.receive(now=MONDAY_9, documents=EIGHT_DOCUMENTS)
+    promised = dossier.due_at
+    office.act(dossier, "assign", now=vn(2026, 3, 2, 10, 0))
+    office.act(
+        dossier, "request_supplement", now=vn(2026, 3, 3, 9, 30), comment="Thiếu bản chính.", missing_documents=["X"]
+    )
+    dossier = office.act(dossier, "supplement_received", now=vn(2026, 3, 5, 9, 0))
+    assert dossier.due_at > promised
+
+    pdf = render_form("receipt", dossier)
+
+    pages = pages_of(pdf)
+    assert len(pages) == 1  # eight documents and the two extra lines still fit
+    text = pages[0]
+    assert "Thời gian nhận hồ sơ: 09 giờ 00 phút, ngày 02/03/2026" in text
+    assert "Thời gian giải quyết được tính lại từ: 09 giờ 00 phút, ngày 05/03/2026" in text
+    assert "khoản 5 Điều 19 Nghị định số 118/2025/NĐ-CP" in text
+    due = timezone.localtime(dossier.due_at)
+    assert f"5. Thời gian trả kết quả giải quyết hồ sơ: {due:%H} giờ {due:%M} phút, ngày {ddmmyyyy(due)}" in text
+    old = timezone.localtime(promised)
+    assert f"Hẹn trả kết quả khi tiếp nhận: {old:%H} giờ {old:%M} phút, ngày {ddmmyyyy(old)}" in text
+    assert "NGƯỜI TIẾP NHẬN HỒ SƠ" in text
+
+
+def test_receipt_with_eight_documents_fits_one_page_and_more_keep_the_signatures_with_the_last_lines(office):
+    eight, pin = office.receive(now=MONDAY_9, documents=EIGHT_DOCUMENTS)
+    many, _pin = office.receive(now=MONDAY_9, documents=EIGHT_DOCUMENTS + EIGHT_DOCUMENTS[:6])
+
+    one = pages_of(render_form("receipt", eight, pin=pin))
+    two = pages_of(render_form("receipt", many))
+
+    assert len(one) == 1
+    assert all(name.split("(")[0].strip() in one[0] for name in EIGHT_NAMES)
+    assert "NGƯỜI NỘP HỒ SƠ" in one[0] and f"Mã tra cứu (PIN): {pin}" in one[0]
+    assert len(two) == 2
+    assert "NGƯỜI NỘP HỒ SƠ" in two[1]
+    # The signatures never stand alone: the closing lines go with them.
+    assert "6. Phí, lệ phí" in two[1] and "Vào Sổ theo dõi hồ sơ" in two[1]
+
+
+def test_receipt_ticks_the_return_method_once_the_result_was_returned(office):
+    dossier, _pin = office.receive(now=MONDAY_9)
+    office.act(dossier, "assign", now=vn(2026, 3, 2, 10, 0))
+    office.act(dossier, "propose_result", now=vn(2026, 3, 3, 9, 0), result="Cấp giấy khai sinh")
+    office.act(dossier, "approve", now=vn(2026, 3, 3, 10, 0))
+    before = text_of(render_form("receipt", dossier))
+    dossier = office.act(dossier, "return_result", now=vn(2026, 3, 4, 9, 0), collected_by="Bưu điện", method="post")
+
+    after = text_of(render_form("receipt", dossier))
+
+    assert "X Qua dịch vụ bưu chính" not in before
+    assert "X Qua dịch vụ bưu chính" in after
 
 
 def test_supplement_request_during_processing_lists_the_missing_items_and_the_reason(office):
@@ -141,31 +250,43 @@ def test_supplement_request_during_processing_lists_the_missing_items_and_the_re
         missing_documents=["Giấy chứng sinh (bản chính, không tẩy xóa)", "Bản sao giấy chứng nhận kết hôn của cha mẹ"],
     )
 
-    text = text_of(render_form("supplement", dossier))
+    pdf = render_form("supplement", dossier)
+    text = text_of(pdf)
 
+    assert len(pages_of(pdf)) == 1
     assert "PHIẾU YÊU CẦU BỔ SUNG, HOÀN THIỆN HỒ SƠ" in text
-    assert_common(text, dossier)
+    assert_common(text, dossier, "02")
+    assert "Phường Phan Đình Phùng, ngày 03 tháng 3 năm 2026" in text
     assert "1 Giấy chứng sinh (bản chính, không tẩy xóa)" in text
     assert "2 Bản sao giấy chứng nhận kết hôn của cha mẹ" in text
     assert "Lý do: Giấy chứng sinh nộp kèm bị tẩy xóa, không hợp lệ." in text
-    assert "Ngày nộp hồ sơ: 02/03/2026" in text
+    assert "ngày nộp hồ sơ: 02/03/2026" in text
     assert "09 giờ 30 phút, ngày 03/03/2026" in text
+    assert "Thời gian giải quyết được tính lại từ đầu kể từ khi nhận đủ hồ sơ bổ sung" in text
     assert "Lê Văn Cường" in text  # the officer who guides the applicant
     assert "(PIN)" not in text
 
 
-def test_supplement_request_at_intake_lists_every_item_and_carries_the_pin_when_known(office):
-    dossier, pin = office.receive(now=MONDAY_9, missing_documents=["Giấy chứng sinh", "Văn bản ủy quyền có chứng thực"])
+def test_supplement_request_at_intake_gives_each_missing_document_its_reason_on_one_page_with_the_pin(office):
+    missing = [*EIGHT_NAMES[:1], "Giấy chứng sinh", *EIGHT_NAMES[2:]]  # every item the procedure requires or not
+    dossier, pin = office.receive(now=MONDAY_9, missing_documents=missing)
 
-    text = text_of(render_form("supplement", dossier, pin=pin))
+    pdf = render_form("supplement", dossier, pin=pin)
+    pages = pages_of(pdf)
+    text = pages[0]
 
+    assert len(pages) == 1  # eight items, the lookup block and the signature
     assert "PHIẾU YÊU CẦU BỔ SUNG, HOÀN THIỆN HỒ SƠ" in text
-    assert_common(text, dossier)
-    assert "1 Giấy chứng sinh" in text
-    assert "2 Văn bản ủy quyền có chứng thực" in text
-    assert "Ngày nộp hồ sơ: 02/03/2026" in text
-    assert "Trần Thị Bình" in text
+    assert_common(text, dossier, "02")
+    assert "1 Tờ khai đăng ký khai sinh theo mẫu" in text
+    # "Giấy chứng sinh" is a document of the procedure: the reason says it is required and missing.
+    assert "2 Giấy chứng sinh Chưa nộp; thành phần hồ sơ phải có theo quy định của thủ tục" in text
+    assert "ngày nộp hồ sơ: 02/03/2026" in text
+    assert "Lý do: hồ sơ chưa đầy đủ, chưa hợp lệ theo quy định của thủ tục hành chính “Đăng ký khai sinh”" in text
+    assert "Quá 15 ngày kể từ ngày yêu cầu" in text
+    assert "Trần Thị Bình" in text and "NGƯỜI HƯỚNG DẪN" in text
     assert f"Mã tra cứu (PIN): {pin}" in text
+    assert decode_qr(pdf).endswith(urlencode({"ma": dossier.code, "pin": pin}))
 
 
 def test_refusal_states_the_reason_from_the_refuse_event(office):
@@ -173,17 +294,19 @@ def test_refusal_states_the_reason_from_the_refuse_event(office):
     office.act(dossier, "assign", now=vn(2026, 3, 2, 10, 0))
     office.act(dossier, "refuse", now=vn(2026, 3, 3, 14, 0), comment="Việc khai sinh đã được đăng ký tại xã khác.")
 
-    text = text_of(render_form("refusal", dossier))
+    pdf = render_form("refusal", dossier)
+    text = text_of(pdf)
 
+    assert len(pages_of(pdf)) == 1
     assert "PHIẾU TỪ CHỐI TIẾP NHẬN GIẢI QUYẾT HỒ SƠ" in text
-    assert_common(text, dossier)
+    assert_common(text, dossier, "03")
     assert "Việc khai sinh đã được đăng ký tại xã khác." in text
     assert "Ngày nộp hồ sơ: 02/03/2026" in text
-    assert "ngày 03 tháng 03 năm 2026" in text
+    assert "Phường Phan Đình Phùng, ngày 03 tháng 3 năm 2026" in text
     assert "Phạm Minh Đức" in text  # the leader who refused
 
 
-def test_extension_letter_has_the_reason_the_original_and_the_new_due_date(office):
+def test_extension_letter_has_the_2025_title_the_reason_both_due_dates_and_tells_the_one_stop_office(office):
     dossier, _pin = office.receive(now=MONDAY_9)
     original_due = dossier.due_at
     office.act(dossier, "assign", now=vn(2026, 3, 2, 10, 0))
@@ -195,30 +318,102 @@ def test_extension_letter_has_the_reason_the_original_and_the_new_due_date(offic
         new_due_at="10/03/2026",
     )
 
-    text = text_of(render_form("extension", dossier))
+    pdf = render_form("extension", dossier)
+    text = text_of(pdf)
 
-    assert "PHIẾU XIN LỖI VÀ HẸN LẠI NGÀY TRẢ KẾT QUẢ" in text
-    assert_common(text, dossier)
+    assert len(pages_of(pdf)) == 1
+    assert "VĂN BẢN XIN LỖI VÀ ĐỀ NGHỊ GIA HẠN THỜI GIAN GIẢI QUYẾT" in text
+    assert "PHIẾU XIN LỖI VÀ HẸN LẠI NGÀY TRẢ KẾT QUẢ" not in text  # the 2018 title
+    assert_common(text, dossier, "04")
     assert "Kính gửi: Nguyễn Văn An" in text
     assert "Ngày 02/03/2026" in text  # received
     assert "Lý do: Cần xác minh thông tin với UBND xã nơi cư trú trước đây." in text
-    assert f"Thời hạn trả kết quả giải quyết hồ sơ: {timezone.localtime(original_due):%H} giờ" in text
-    assert ddmmyyyy(original_due) in text
-    assert "ngày 10/03/2026 (buổi chiều)" in text
+    old = timezone.localtime(original_due)
+    assert (
+        f"(ghi trên Giấy tiếp nhận hồ sơ và hẹn trả kết quả): {old:%H} giờ {old:%M} phút, ngày {ddmmyyyy(old)}" in text
+    )
+    assert "đề nghị gia hạn thời gian giải quyết hồ sơ đến 17 giờ 00 phút, ngày 10/03/2026 (buổi chiều)" in text
     assert ddmmyyyy(dossier.due_at) == "10/03/2026"
+    # Art. 19.6: the one-stop office is among the recipients.
+    assert f"Nơi nhận: - Ông/bà Nguyễn Văn An; - {office.agency.name} (Bộ phận Một cửa" in text
 
 
-def test_control_slip_lists_each_handover_with_time_actor_deadline_and_outcome(office):
+def test_extension_after_a_restarted_period_does_not_call_the_restarted_due_date_the_receipts(office):
+    dossier, _pin = office.receive(now=MONDAY_9)
+    promised = dossier.due_at
+    office.act(dossier, "assign", now=vn(2026, 3, 2, 10, 0))
+    office.act(
+        dossier, "request_supplement", now=vn(2026, 3, 3, 9, 30), comment="Thiếu bản chính.", missing_documents=["X"]
+    )
+    restarted = office.act(dossier, "supplement_received", now=vn(2026, 3, 5, 9, 0)).due_at
+    dossier = office.act(dossier, "extend", now=vn(2026, 3, 9, 10, 0), comment="Cần xác minh.", new_due_at="20/03/2026")
+
+    text = text_of(render_form("extension", dossier))
+
+    old, new = timezone.localtime(promised), timezone.localtime(restarted)
+    assert f"ghi trên Giấy tiếp nhận hồ sơ và hẹn trả kết quả: {old:%H} giờ {old:%M} phút, ngày {ddmmyyyy(old)}" in text
+    assert "thời gian giải quyết được tính lại từ 09 giờ 00 phút, ngày 05/03/2026" in text
+    assert f"thời hạn trả kết quả là: {new:%H} giờ {new:%M} phút, ngày {ddmmyyyy(new)}" in text
+    assert f"(ghi trên Giấy tiếp nhận hồ sơ và hẹn trả kết quả): {new:%H} giờ" not in text
+
+
+def test_stop_notice_for_a_stop_names_the_competent_agency_and_the_leaders_reason(office):
+    dossier, _pin = office.receive(now=MONDAY_9)
+    office.act(dossier, "assign", now=vn(2026, 3, 2, 10, 0))
+    office.act(dossier, "stop", now=vn(2026, 3, 3, 15, 0), comment="Người yêu cầu đã qua đời; không có người thừa kế.")
+
+    pdf = render_form("stop-notice", dossier)
+    text = text_of(pdf)
+
+    assert len(pages_of(pdf)) == 1
+    assert "THÔNG BÁO DỪNG GIẢI QUYẾT HỒ SƠ" in text
+    assert_common(text, dossier, "05")
+    assert "Phường Phan Đình Phùng, ngày 03 tháng 3 năm 2026" in text
+    assert "dừng giải quyết hồ sơ nêu trên kể từ 15 giờ 00 phút, ngày 03/03/2026" in text
+    assert "Lý do: Người yêu cầu đã qua đời; không có người thừa kế." in text
+    assert "THỦ TRƯỞNG CƠ QUAN" in text and "Người lập: Phạm Minh Đức" in text
+
+
+def test_stop_notice_for_a_withdrawal_cites_the_applicants_request(office):
+    dossier, _pin = office.receive(now=MONDAY_9)
+    office.act(dossier, "withdraw", now=vn(2026, 3, 3, 9, 0), comment="Ông An đề nghị rút hồ sơ.")
+
+    text = text_of(render_form("stop-notice", dossier))
+
+    assert_common(text, dossier, "05")
+    assert "Lý do: ông/bà đề nghị rút hồ sơ (Điều 21 Nghị định số 118/2025/NĐ-CP). Ông An đề nghị rút hồ sơ." in text
+    assert "Người lập: Trần Thị Bình" in text
+
+
+def test_stop_notice_for_the_closure_after_fifteen_days_without_the_supplement(office):
+    dossier, _pin = office.receive(now=MONDAY_9, missing_documents=["Giấy chứng sinh"])
+    assert close_expired_supplements(now=vn(2026, 3, 25, 9, 0)) == 1
+    dossier.refresh_from_db()
+
+    pdf = render_form("stop-notice", dossier)
+    text = text_of(pdf)
+
+    assert len(pages_of(pdf)) == 1
+    assert_common(text, dossier, "05")
+    assert "Lý do: quá 15 ngày kể từ ngày 02/03/2026 (ngày yêu cầu bổ sung, hoàn thiện hồ sơ" in text
+    assert "khoản 5 Điều 19 Nghị định số 118/2025/NĐ-CP" in text
+    assert "Người lập" not in text  # the scheduled task closed it: no officer
+
+
+def test_control_slip_lists_each_handover_with_time_both_sides_deadline_and_outcome_on_one_page(office):
     dossier, _pin = office.receive(now=MONDAY_9)  # due Thursday 5/3 in the morning
     office.act(dossier, "assign", now=vn(2026, 3, 2, 10, 0))  # intake step: same day
     office.act(dossier, "propose_result", now=vn(2026, 3, 3, 15, 0), result="Cấp giấy khai sinh")  # a day early
     office.act(dossier, "approve", now=vn(2026, 3, 5, 11, 0))  # approval step was due earlier that morning
-    dossier = office.act(dossier, "return_result", now=vn(2026, 3, 5, 14, 0), collected_by="Nguyễn Văn An")
+    dossier = office.act(dossier, "return_result", now=vn(2026, 3, 5, 14, 0), collected_by="Nguyễn Văn Bình")
 
-    text = text_of(render_form("control-slip", dossier))
+    pdf = render_form("control-slip", dossier)
+    text = text_of(pdf)
 
+    assert len(pages_of(pdf)) == 1
     assert "PHIẾU KIỂM SOÁT QUÁ TRÌNH GIẢI QUYẾT HỒ SƠ" in text
-    assert_common(text, dossier)
+    assert_common(text, dossier, "06")
+    assert "Bên giao (ký, ghi rõ họ tên)" in text and "Bên nhận (ký, ghi rõ họ tên)" in text
     events = list(dossier.events.order_by("created_at", "id"))
     assert [e.action for e in events] == ["receive", "assign", "propose_result", "approve", "return_result"]
     positions = [text.index(hhmm_ddmmyyyy(e.created_at)) for e in events]
@@ -227,17 +422,65 @@ def test_control_slip_lists_each_handover_with_time_actor_deadline_and_outcome(o
         assert hhmm_ddmmyyyy(event.step_due_at) in text
     outcomes = [e.step_outcome for e in events[1:]]
     assert {"early", "on_time", "late"} <= set(outcomes)
-    cells = text.replace("(Trước hạn/ đúng hạn/ quá hạn)", "")  # the column header, repeated on each page
+    cells = text.replace("(Trước hạn/ đúng hạn/ quá hạn)", "")  # the column header
     assert cells.count("Trước hạn") == outcomes.count("early")
     assert cells.count("Đúng hạn") == outcomes.count("on_time")
     assert cells.count("Quá hạn") == outcomes.count("late")
-    for name in ("Trần Thị Bình", "Lê Văn Cường", "Phạm Minh Đức"):
-        assert name in text
-    assert "Chuyên viên xử lý: Lê Văn Cường" in text  # the assignee of the hand-over
+    # Giver and receiver of each hand-over: the applicant hands in, the desk passes to the
+    # specialist, the specialist to the leader, the leader back to the desk, the desk to whoever
+    # collected the result.
+    rows = [text[start:end] for start, end in zip(positions, [*positions[1:], len(text)], strict=True)]
+    assert "Nguyễn Văn An Trần Thị Bình" in rows[0]
+    assert "Trần Thị Bình Lê Văn Cường" in rows[1]
+    assert "Lê Văn Cường Phạm Minh Đức" in rows[2]
+    assert "Phạm Minh Đức Trần Thị Bình" in rows[3]
+    assert "Trần Thị Bình Nguyễn Văn Bình" in rows[4]
     assert "Đang xử lý → Đã xử lý xong" in text
 
 
-@pytest.mark.parametrize("form", ["supplement", "refusal", "extension"])
+def test_control_slip_of_eight_handovers_fits_one_page(office):
+    dossier, _pin = office.receive(now=MONDAY_9)
+    office.act(dossier, "assign", now=vn(2026, 3, 2, 10, 0))
+    office.act(dossier, "request_supplement", now=vn(2026, 3, 3, 9, 30), comment="Bản sao mờ.", missing_documents=["X"])
+    office.act(dossier, "supplement_received", now=vn(2026, 3, 5, 9, 0))
+    office.act(dossier, "extend", now=vn(2026, 3, 9, 10, 0), comment="Cần xác minh thêm.", new_due_at="20/03/2026")
+    office.act(dossier, "propose_result", now=vn(2026, 3, 10, 15, 0), result="Cấp giấy khai sinh")
+    office.act(dossier, "approve", now=vn(2026, 3, 11, 11, 0))
+    dossier = office.act(dossier, "return_result", now=vn(2026, 3, 11, 14, 0), collected_by="Nguyễn Văn An")
+    assert dossier.events.count() == 8
+
+    pages = pages_of(render_form("control-slip", dossier))
+
+    assert len(pages) == 1
+    assert pages[0].count("Trần Thị Bình") >= 4
+
+
+def test_date_line_takes_the_nearest_place_name_up_the_tree_and_the_heading_the_parents_name(office):
+    office.agency.governing_body = ""
+    office.agency.place_name = ""
+    office.agency.save()
+    dossier, _pin = office.receive(now=MONDAY_9)
+
+    text = text_of(render_form("receipt", dossier))
+
+    assert "ỦY BAN NHÂN DÂN TỈNH THÁI NGUYÊN" in text
+    assert "Thái Nguyên, ngày 02 tháng 3 năm 2026" in text
+
+
+def test_printable_forms_follow_the_history(office):
+    dossier, _pin = office.receive(now=MONDAY_9)
+    office.act(dossier, "assign", now=vn(2026, 3, 2, 10, 0))
+    offered = [form for form, _label in printable_forms(dossier, list(dossier.events.all()))]
+    assert offered == ["receipt", "control-slip"]
+
+    office.act(dossier, "stop", now=vn(2026, 3, 3, 15, 0), comment="Dừng theo đề nghị của cơ quan công an.")
+    offered = [form for form, _label in printable_forms(dossier, list(dossier.events.all()))]
+    assert offered == ["receipt", "stop-notice", "control-slip"]
+    for form in offered:
+        assert render_form(form, dossier).startswith(b"%PDF")
+
+
+@pytest.mark.parametrize("form", ["supplement", "refusal", "extension", "stop-notice"])
 def test_form_that_does_not_apply_to_the_history_is_404(office, form):
     dossier, _pin = office.receive(now=MONDAY_9)
     with pytest.raises(Http404):
@@ -282,7 +525,9 @@ def test_receipt_printed_right_after_intake_carries_the_pin_from_the_session(cli
     dossier, pin = office.receive(now=MONDAY_9, documents=DOCUMENTS)
     client.force_login(office.reception)
     session = client.session
-    session["receipt_pins"] = {dossier.code: pin}
+    request = RequestFactory().get("/")
+    request.session = session
+    remember_pin(request, dossier.code, pin)
     session.save()
 
     response = client.get(pdf_url(dossier))
