@@ -133,9 +133,53 @@ def _pdf_names(data):
     return re.sub(rb"#([0-9A-Fa-f]{2})", lambda m: bytes([int(m.group(1), 16)]), data)
 
 
+# The standard filters an object stream may use (ISO 32000-1, 7.4), decoded in the order listed in
+# /Filter. Image filters (DCT, JPX, JBIG2, CCITT) make no sense there and are refused.
+PDF_FILTERS = {
+    b"FlateDecode": "FlateDecode",
+    b"Fl": "FlateDecode",
+    b"ASCIIHexDecode": "ASCIIHexDecode",
+    b"AHx": "ASCIIHexDecode",
+    b"ASCII85Decode": "ASCII85Decode",
+    b"A85": "ASCII85Decode",
+    b"LZWDecode": "LZWDecode",
+    b"LZW": "LZWDecode",
+    b"RunLengthDecode": "RunLengthDecode",
+    b"RL": "RunLengthDecode",
+}
+
+
+def _decode_object_stream(header, body, budget):
+    """The decoded body of an object stream (every standard filter, chained as /Filter lists them;
+    pypdf's decoders, zlib bounded by `budget`), or None when a filter is unknown, has parameters
+    we do not apply, or the data does not decode."""
+    from pypdf import filters as pdf_filters
+
+    dictionary = header[header.rfind(b"<<") :]
+    listed = re.search(rb"/Filter\s*(\[[^\]]*\]|/[A-Za-z0-9]+)", dictionary)
+    names = re.findall(rb"/([A-Za-z0-9]+)", listed.group(1)) if listed else []
+    if names and re.search(rb"/DecodeParms\b|/DP\b", dictionary):
+        return None
+    for name in names:
+        decoder = PDF_FILTERS.get(name)
+        if decoder is None:
+            return None
+        try:
+            if decoder == "FlateDecode":
+                body = zlib.decompressobj().decompress(body, budget + 1)
+            else:
+                body = getattr(pdf_filters, decoder).decode(body)
+        except Exception:  # each decoder raises its own errors on corrupt data
+            return None
+        if len(body) > budget:
+            return body  # the caller refuses what inflates this much
+    return body
+
+
 def _pdf_has_active_content(upload):
     """True when the PDF carries JavaScript, launch actions, embedded files, rich media or XFA,
-    in its objects or inside compressed object streams (inflated with a bound). Other stream
+    in its objects or inside object streams (decoded with every standard filter and a bound; an
+    object stream that cannot be decoded counts as active). Other stream
     bodies (page content, images) are skipped: random compressed bytes may look like `/JS`."""
     upload.seek(0)
     data = upload.read()
@@ -153,10 +197,9 @@ def _pdf_has_active_content(upload):
         objects.append(dictionary)
         header = dictionary[dictionary.rfind(b" obj") :] if b" obj" in dictionary else dictionary[-2048:]
         if re.search(rb"/Type\s*/ObjStm\b", _pdf_names(header)):
-            try:
-                inflated = zlib.decompressobj().decompress(data[match.end() : body_end], budget + 1)
-            except zlib.error:
-                inflated = b""
+            inflated = _decode_object_stream(_pdf_names(header), data[match.end() : body_end], budget)
+            if inflated is None:
+                return True  # a filter we cannot decode may hide anything: refuse rather than guess
             budget -= len(inflated)
             if budget < 0:
                 return True  # object streams that inflate this much hide something

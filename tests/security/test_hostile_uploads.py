@@ -4,6 +4,8 @@ refused with a readable 400 or stored neutralised (random stored name, sanitised
 downloads as `attachment` with `nosniff`). There is no antivirus: the EICAR test string is
 refused only because it is not a PDF."""
 
+import base64
+import binascii
 import functools
 import io
 import re
@@ -53,12 +55,20 @@ def pdf(*objects, trailer_extra=b""):
     return out.getvalue()
 
 
-def pdf_with_object_stream(hidden):
-    """A PDF whose extra dictionary sits in a compressed object stream (PDF 1.5+)."""
+def pdf_with_object_stream(hidden, filters=b"/FlateDecode", encode=zlib.compress):
+    """A PDF whose extra dictionary sits in an encoded object stream (PDF 1.5+)."""
     content = b"4 0 " + hidden
-    compressed = zlib.compress(content)
-    stream = b"<< /Type /ObjStm /N 1 /First 4 /Filter /FlateDecode /Length %d >>\nstream\n" % len(compressed)
+    compressed = encode(content)
+    stream = b"<< /Type /ObjStm /N 1 /First 4 /Filter %s /Length %d >>\nstream\n" % (filters, len(compressed))
     return pdf(stream + compressed + b"\nendstream", trailer_extra=b" /OpenAction 4 0 R")
+
+
+def ascii_hex(data):
+    return binascii.hexlify(data).upper() + b">"
+
+
+def ascii85(data):
+    return base64.a85encode(data) + b"~>"
 
 
 def ooxml(main_part, extra=(), content_types=None, compression=zipfile.ZIP_DEFLATED):
@@ -133,6 +143,22 @@ HOSTILE = [
     ),
     Hostile("PDF with escaped /J#61vaScript name", "to-khai.pdf", pdf(b"<< /S /J#61vaScript /J#53 (app.alert(1)) >>")),
     Hostile("PDF with JavaScript hidden in an object stream", "to-khai.pdf", pdf_with_object_stream(b"<< /JS (x) >>")),
+    # Issue 13, finding 5: only zlib was decoded.
+    Hostile(
+        "PDF with JavaScript in an ASCIIHex object stream",
+        "to-khai.pdf",
+        pdf_with_object_stream(b"<< /S /JavaScript /JS (app.alert(1)) >>", b"/ASCIIHexDecode", ascii_hex),
+    ),
+    Hostile(
+        "PDF with JavaScript in an ASCII85 + Flate object stream",
+        "to-khai.pdf",
+        pdf_with_object_stream(b"<< /JS (x) >>", b"[/A85 /Fl]", lambda data: ascii85(zlib.compress(data))),
+    ),
+    Hostile(
+        "PDF with an object stream in a filter that cannot be decoded",
+        "to-khai.pdf",
+        pdf_with_object_stream(b"<< /Title (x) >>", b"/NoSuchDecode", lambda data: data),
+    ),
     Hostile("PDF with a Launch action", "to-khai.pdf", pdf(b"<< /S /Launch /F (cmd.exe) >>")),
     Hostile("PDF with an embedded file", "to-khai.pdf", pdf(b"<< /Type /EmbeddedFile /Length 0 >>")),
     Hostile("SVG with script", "con-dau.svg", SVG_SCRIPT),
@@ -249,6 +275,11 @@ def test_genuine_documents_are_still_accepted(client, offices):
         Hostile("receipt PDF printed by WeasyPrint", "bien-nhan.pdf", render_form("receipt", offices.own.dossier)),
         Hostile("minimal PDF", "to-khai.pdf", PLAIN_PDF),
         Hostile("PDF with a harmless object stream", "to-khai.pdf", pdf_with_object_stream(b"<< /Title (x) >>")),
+        Hostile(
+            "PDF with a harmless ASCIIHex object stream",
+            "to-khai.pdf",
+            pdf_with_object_stream(b"<< /Title (x) >>", b"/AHx", ascii_hex),
+        ),
         Hostile("JPEG", "anh-the.jpeg", JPEG),
         Hostile("PNG", "so-do.png", PNG),
         Hostile("DOCX", "don.docx", ooxml(DOCX_MAIN)),
