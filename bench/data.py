@@ -14,8 +14,10 @@ SQLite (development only) rows go through `bulk_create` in batches.
 
 Fidelity, and the approximations it makes (documented in docs/performance.md):
 
-* Dossier codes are `<agency code>-<YYMMDD>-<NNNN>` with a daily sequence per competent agency;
-  `DossierSequence` rows are written so that later intakes continue the sequence.
+* Dossier codes are `<agency code>-<YYMMDD>-<NNNN>` with a daily sequence per competent agency and
+  the acceptance day; dossiers not accepted yet have a provisional `TC-<desk code>-<YYMMDD>-<NNNN>`
+  reference (`dossiers.codes`); `DossierSequence` rows of both kinds are written so that later
+  intakes continue the sequences.
 * Dossiers are accepted inside office sessions of working days (the project's calendar). Due
   dates come from the real deadline engine (`procedures.deadlines.compute_due_at`), memoised per
   (day, session, processing time, cut-off): under both policies the result depends only on those.
@@ -873,13 +875,15 @@ class _Statistics:
         # replay reads nothing else from `data`.
         due = row[DUE_AT]
         data = {"due_at": due.isoformat() if due else None}
-        history = [SimpleNamespace(action=e[3], to_status=e[5], created_at=e[12], data=data) for e in events]
+        history = [
+            SimpleNamespace(action=e[3], from_status=e[4], to_status=e[5], created_at=e[12], data=data) for e in events
+        ]
         fact, spans, deltas = self.replay(dossier, history)
         if fact is None:
             return
         self.facts.append(
             (fact.dossier_id, fact.agency_id, fact.field_id, fact.channel, fact.received_on, fact.finished_on)
-            + (fact.finish_kind,)
+            + (fact.finish_kind, fact.late)
         )
         self.spans.extend((s.dossier_id, s.start_on, s.end_on, s.paused, s.due_on) for s in spans)
         for (grain, day), values in self.counter_rows(deltas).items():
@@ -887,7 +891,16 @@ class _Statistics:
 
     def flush(self):
         stats = self.stats
-        fact_columns = ("dossier_id", "agency_id", "field_id", "channel", "received_on", "finished_on", "finish_kind")
+        fact_columns = (
+            "dossier_id",
+            "agency_id",
+            "field_id",
+            "channel",
+            "received_on",
+            "finished_on",
+            "finish_kind",
+            "late",
+        )
         _write(stats.StatFact, fact_columns, self.facts)
         _write(stats.StatSpan, ("dossier_id", "start_on", "end_on", "paused", "due_on"), self.spans)
         self.fact_count += len(self.facts)
@@ -919,8 +932,8 @@ class _Statistics:
             events = list(DossierEvent.objects.filter(dossier=dossier).order_by("created_at", "id"))
             fact, _spans, _deltas = stats.replay(dossier, events)
             stored = stats.StatFact.objects.filter(pk=dossier.pk).first()
-            expected = None if fact is None else (fact.received_on, fact.finished_on, fact.finish_kind)
-            got = None if stored is None else (stored.received_on, stored.finished_on, stored.finish_kind)
+            expected = None if fact is None else (fact.received_on, fact.finished_on, fact.finish_kind, fact.late)
+            got = None if stored is None else (stored.received_on, stored.finished_on, stored.finish_kind, stored.late)
             if expected != got:
                 return False
         return True
@@ -959,10 +972,17 @@ class _Generator:
     def pick(self, cum):
         return min(bisect.bisect_left(cum, self.rng.random() * cum[-1]), len(cum) - 1)
 
-    def code(self, agency_id, moment):
-        key = (agency_id, moment.date())
+    def code(self, d, competent, receiving):
+        """The dossier's code as `dossiers.codes` gives it: the Art. 28 code of the competent agency
+        and the acceptance day once accepted, else a provisional reference of the receiving desk and
+        the submission day (seeded dossiers accepted later keep no provisional reference)."""
+        if d.received is not None:
+            agency_id, moment, kind, prefix = competent, d.received, DossierSequence.Kind.CODE, ""
+        else:
+            agency_id, moment, kind, prefix = receiving, d.submitted, DossierSequence.Kind.REFERENCE, "TC-"
+        key = (agency_id, moment.date(), kind)
         value = self.sequences[key] = self.sequences.get(key, 0) + 1
-        return f"{self.agency_codes[agency_id]}-{moment:%y%m%d}-{value:04d}"
+        return f"{prefix}{self.agency_codes[agency_id]}-{moment:%y%m%d}-{value:04d}"
 
     # -- histories ---------------------------------------------------------------------------
 
@@ -1142,7 +1162,7 @@ class _Generator:
     def rows(self, d, dossier_id, event_id, competent, receiving):
         rng = self.rng
         applicant = self.names[rng.randrange(len(self.names))]
-        code = self.code(competent, d.submitted)
+        code = self.code(d, competent, receiving)
         row = (
             dossier_id,
             code,
@@ -1436,7 +1456,10 @@ def seed(spec, log=print):
             )
         with timer.step("sequences"):
             DossierSequence.objects.bulk_create(
-                [DossierSequence(agency_id=a, day=d, last_value=v) for (a, d), v in generator.sequences.items()],
+                [
+                    DossierSequence(agency_id=a, day=d, kind=k, last_value=v)
+                    for (a, d, k), v in generator.sequences.items()
+                ],
                 batch_size=5000,
             )
             with connection.cursor() as cursor:

@@ -237,7 +237,7 @@ class Dossier(models.Model):
     result_summary = models.TextField(_("result"), blank=True, editable=False)
     # A wrong result is corrected within 3 working days of the report (Art. 23.1): the result as
     # first issued is kept here, `result_summary` holds the corrected one.
-    original_result = models.TextField(_("result as first issued"), blank=True, editable=False)
+    original_result = models.TextField(_("result as first issued"), blank=True, default="", editable=False)
     correction_due_at = models.DateTimeField(_("correction due at"), null=True, blank=True, editable=False)
     # The fee collected at the desk and its remittance within 8 working hours (Art. 24.3).
     fee_collected_at = models.DateTimeField(_("fee collected at"), null=True, blank=True, editable=False)

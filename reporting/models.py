@@ -2,7 +2,7 @@
 the same transaction as every transition, so that the numbers never need a count over the dossiers.
 
 * `StatFact` — one row per accepted dossier: agency, field, channel, day of acceptance, day and kind
-  of the end (finished early / on time / late, refused, withdrawn, stopped). Lists behind the
+  of the end (finished early / on time / late, refused, withdrawn, stopped) and whether it was late. Lists behind the
   "received" and "finished" numbers read it.
 * `StatSpan` — the days during which an accepted, unfinished dossier stayed in one class (in progress
   or paused) with one due day. Lists behind the "in progress" and "paused" numbers at a period's end
@@ -43,6 +43,8 @@ class StatFact(models.Model):
     received_on = models.DateField(_("received on"))
     finished_on = models.DateField(_("finished on"), null=True, blank=True)
     finish_kind = models.CharField(_("end"), max_length=10, choices=FinishKind.choices, blank=True)
+    # Ended late: a late result, or a refusal, withdrawal or stop judged late (`stats.end_is_late`).
+    late = models.BooleanField(_("late"), default=False, db_default=False)
 
     class Meta:
         db_table = "dossiers_statfact"
@@ -107,6 +109,10 @@ class StatCounter(models.Model):
     refused = models.IntegerField(default=0)
     withdrawn = models.IntegerField(default=0)
     stopped = models.IntegerField(default=0)
+    # ... of which judged late (Decision 766: every end of processing is on time or late).
+    refused_late = models.IntegerField(default=0, db_default=0)
+    withdrawn_late = models.IntegerField(default=0, db_default=0)
+    stopped_late = models.IntegerField(default=0, db_default=0)
     # Stocks: changes of the number of open dossiers per class at the end of that day.
     in_progress_on_time = models.IntegerField(default=0)
     in_progress_overdue = models.IntegerField(default=0)

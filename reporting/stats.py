@@ -9,10 +9,15 @@ exports. docs/statistics.md is the long version; in short:
 * For a period [from, to] (whole local days): **received** = carried over (accepted before `from`,
   not finished before `from`) + new (accepted in the period, by channel); **finished** in the period:
   early / on time / late (results: `dossiers.models.judge`, more than one supplement request is late),
-  refused, withdrawn, stopped; **in progress** / **paused** = not finished at the end of `to`, by the
-  status they had then, **overdue** when the due date they had then is before the end of `to`.
+  refused, withdrawn, stopped (each also judged: `…_late`); **in progress** / **paused** = not
+  finished at the end of `to`, by the status they had then. In progress is **overdue** when the due
+  date it had then is before the end of `to`, or after more than one supplement request; a paused
+  dossier is judged **when the pause began** (the waiting time is not counted): overdue if the
+  request (supplement or financial obligation) came after the due date or was a second supplement
+  request. A dossier that ends while paused is judged the same way.
   received = finished + refused + withdrawn + stopped + in progress + paused, always.
-* **On-time rate** = (early + on time) / finished with a result, in percent (None without results).
+* **On-time rate** (Decision 766) = (finished on time or early + refused, withdrawn and stopped on
+  time + in progress and paused within time) / received, in percent (None when nothing was received).
 
 The numbers never come from counting dossiers: `record()` runs in the transaction of every
 transition (`dossiers.services`) and keeps `StatFact`, `StatSpan` and `StatCounter` up to date
@@ -34,7 +39,16 @@ from django.utils.dateparse import parse_datetime
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
-from dossiers.models import FINISHED_STATUSES, OPEN_STATUSES, PAUSED_STATUSES, Dossier, DossierEvent, Status, judge
+from dossiers.models import (
+    FINISHED_STATUSES,
+    OPEN_STATUSES,
+    PAUSED_STATUSES,
+    Dossier,
+    DossierEvent,
+    Outcome,
+    Status,
+    judge,
+)
 from procedures.models import Agency, Field, Membership, Role
 from reporting.models import FinishKind, StatCounter, StatFact, StatSpan
 
@@ -78,14 +92,34 @@ METRICS = (
         _("Result ready after the due time, or after more than one supplement request."),
     ),
     Metric("refused", FINISHED, _("Refused"), _("Refused during the period after acceptance.")),
+    Metric("refused_late", FINISHED, _("Refused late"), _("Refused after the due date (or a second supplement).")),
     Metric("withdrawn", FINISHED, _("Withdrawn"), _("Withdrawn at the applicant's request during the period.")),
+    Metric(
+        "withdrawn_late", FINISHED, _("Withdrawn late"), _("Withdrawn after the due date (or a second supplement).")
+    ),
     Metric("stopped", FINISHED, _("Stopped"), _("Processing stopped during the period.")),
+    Metric("stopped_late", FINISHED, _("Stopped late"), _("Stopped after the due date (or a second supplement).")),
     Metric("in_progress", IN_PROGRESS, _("Total"), _("Not finished and not paused at the end of the period.")),
     Metric("in_progress_on_time", IN_PROGRESS, _("On time"), _("In progress, due after the end of the period.")),
-    Metric("in_progress_overdue", IN_PROGRESS, _("Overdue"), _("In progress, due before the end of the period.")),
+    Metric(
+        "in_progress_overdue",
+        IN_PROGRESS,
+        _("Overdue"),
+        _("In progress, due before the end of the period, or after more than one supplement request."),
+    ),
     Metric("paused", PAUSED, _("Total"), _("Waiting for a supplement or a financial obligation at the period's end.")),
-    Metric("paused_on_time", PAUSED, _("On time"), _("Paused, due after the end of the period.")),
-    Metric("paused_overdue", PAUSED, _("Overdue"), _("Paused, due before the end of the period.")),
+    Metric(
+        "paused_on_time",
+        PAUSED,
+        _("On time"),
+        _("Paused; the request came before the due date (the waiting time is not counted)."),
+    ),
+    Metric(
+        "paused_overdue",
+        PAUSED,
+        _("Overdue"),
+        _("Paused; the request came after the due date, or it is a second supplement request."),
+    ),
 )
 METRIC_KEYS = tuple(m.key for m in METRICS)
 METRICS_BY_KEY = {m.key: m for m in METRICS}
@@ -108,6 +142,9 @@ FLOW_FIELDS = (
     "refused",
     "withdrawn",
     "stopped",
+    "refused_late",
+    "withdrawn_late",
+    "stopped_late",
 )
 STOCK_FIELDS = ("in_progress_on_time", "in_progress_overdue", "paused_on_time", "paused_overdue")
 COUNTER_FIELDS = FLOW_FIELDS + STOCK_FIELDS
@@ -120,6 +157,12 @@ FINISH_FIELD = {
     FinishKind.STOPPED: "stopped",
 }
 RESULT_KINDS = (FinishKind.EARLY, FinishKind.ON_TIME, FinishKind.LATE)
+# The other ends of processing, each judged on time or late too (counted again in `<field>_late`).
+END_KINDS = (FinishKind.REFUSED, FinishKind.WITHDRAWN, FinishKind.STOPPED)
+# A span's `due_on` when the dossier is overdue from the span's first day whatever the dates: a
+# paused dossier judged late when the pause began, or one with more than one supplement request.
+ALWAYS_OVERDUE = date(1, 1, 1)
+
 
 
 def counts_from_sums(flows, stocks_end, stocks_start):
@@ -138,10 +181,21 @@ def counts_from_sums(flows, stocks_end, stocks_start):
 
 
 def on_time_rate(counts):
-    """(early + on time) / finished with a result, in percent with one decimal; None without results."""
-    if not counts["finished"]:
+    """Decision 766: (finished early or on time + refused, withdrawn and stopped on time + in
+    progress and paused within time) / every dossier received and handled in the period (= received),
+    in percent with one decimal; None when the period has none."""
+    handled = sum(counts[key] for key in ("finished", "refused", "withdrawn", "stopped", "in_progress", "paused"))
+    if not handled:
         return None
-    return round(100 * (counts["finished_early"] + counts["finished_on_time"]) / counts["finished"], 1)
+    ends_on_time = sum(counts[kind] - counts[f"{kind}_late"] for kind in ("refused", "withdrawn", "stopped"))
+    on_time = (
+        counts["finished_early"]
+        + counts["finished_on_time"]
+        + ends_on_time
+        + counts["in_progress_on_time"]
+        + counts["paused_on_time"]
+    )
+    return round(100 * on_time / handled, 1)
 
 
 def add_counts(total, counts):
@@ -154,6 +208,18 @@ def empty_counts():
     counts = dict.fromkeys(METRIC_KEYS, 0)
     counts["on_time_rate"] = None
     return counts
+
+
+def end_is_late(kind, finished_at, due_at, supplement_requests, paused_span=None):
+    """Whether a dossier that ended as `kind` ended late. Results: `judge`. Refused, withdrawn and
+    stopped dossiers are judged the same way at the moment they ended, except when they ended while
+    paused (`paused_span`: the due key of the paused span they left): then as that pause was judged
+    when it began (the waiting time is not counted)."""
+    if kind in RESULT_KINDS:
+        return kind == FinishKind.LATE
+    if paused_span is not None:
+        return paused_span[1] is not None
+    return judge(finished_at, due_at, supplement_requests) == Outcome.LATE
 
 
 def finish_kind(status, finished_at, due_at, supplement_requests):
@@ -419,6 +485,7 @@ class Ledger:
     received_on: date | None = None
     finished_on: date | None = None
     finish_kind: str = ""
+    late: bool = False
     # The open span, if any.
     span_start: date | None = None
     span_paused: bool = False
@@ -455,11 +522,30 @@ def _merge(deltas, other, sign=1):
         deltas[key] += sign * value
 
 
-def advance(ledger, *, at, status, received_at, due_at, finished_at, supplement_requests, channel):
+def span_key(ledger, *, at, status, from_status, due_at, supplement_requests):
+    """(paused, due day) of the span a dossier in `status` belongs to right after an event at `at`,
+    or None when it is not open. In progress: the due day, or ALWAYS_OVERDUE after more than one
+    supplement request. Paused: judged when the pause began (`judge` at that moment: a request after
+    the due date, or a second supplement request, is late → ALWAYS_OVERDUE; else None: within time
+    however long the wait); an event during the pause (an extension letter) keeps that judgement."""
+    if status not in OPEN_STATUSES:
+        return None
+    if status in PAUSED_STATUSES:
+        if from_status in PAUSED_STATUSES and ledger.span_start is not None and ledger.span_paused:
+            return ledger.span_paused, ledger.span_due
+        late = judge(at, due_at, supplement_requests) == Outcome.LATE
+        return True, ALWAYS_OVERDUE if late else None
+    if supplement_requests > 1:
+        return False, ALWAYS_OVERDUE
+    return False, local_day(due_at) if due_at else None
+
+
+def advance(ledger, *, at, status, from_status, received_at, due_at, finished_at, supplement_requests, channel):
     """Bring `ledger` to the dossier's situation right after an event at `at` (status and dates as
-    they are after the event). Returns (deltas, closed_span, opened) where deltas maps
-    (day, counter field) → change, closed_span is (start, end, paused, due) of the span that ended
-    (start == end: it covered no day end) and opened tells whether a new open span began."""
+    they are after the event, `from_status` the status before it). Returns (deltas, closed_span,
+    opened) where deltas maps (day, counter field) → change, closed_span is (start, end, paused,
+    due) of the span that ended (start == end: it covered no day end) and opened tells whether a new
+    open span began."""
     deltas = Counter()
     closed, opened = None, False
     if ledger.received_on is None:
@@ -468,7 +554,9 @@ def advance(ledger, *, at, status, received_at, due_at, finished_at, supplement_
         ledger.received_on = local_day(received_at)
         deltas[(ledger.received_on, f"received_{channel}")] += 1
     day = local_day(at)
-    desired = (status in PAUSED_STATUSES, local_day(due_at) if due_at else None) if status in OPEN_STATUSES else None
+    desired = span_key(
+        ledger, at=at, status=status, from_status=from_status, due_at=due_at, supplement_requests=supplement_requests
+    )
     current = (ledger.span_paused, ledger.span_due) if ledger.span_start is not None else None
     if desired != current:
         if current is not None:
@@ -484,7 +572,12 @@ def advance(ledger, *, at, status, received_at, due_at, finished_at, supplement_
     if status in FINISHED_STATUSES and ledger.finished_on is None:
         ledger.finished_on = day
         ledger.finish_kind = finish_kind(status, finished_at, due_at, supplement_requests)
-        deltas[(day, FINISH_FIELD[ledger.finish_kind])] += 1
+        paused_span = current if current is not None and current[0] else None
+        ledger.late = end_is_late(ledger.finish_kind, finished_at, due_at, supplement_requests, paused_span)
+        field = FINISH_FIELD[ledger.finish_kind]
+        deltas[(day, field)] += 1
+        if ledger.late and ledger.finish_kind in END_KINDS:
+            deltas[(day, f"{field}_late")] += 1
     return deltas, closed, opened
 
 
@@ -497,13 +590,16 @@ def record(dossier, event):
     span = StatSpan.objects.filter(dossier_id=dossier.pk, end_on__isnull=True).first() if fact else None
     ledger = Ledger()
     if fact is not None:
-        ledger = Ledger(received_on=fact.received_on, finished_on=fact.finished_on, finish_kind=fact.finish_kind)
+        ledger = Ledger(
+            received_on=fact.received_on, finished_on=fact.finished_on, finish_kind=fact.finish_kind, late=fact.late
+        )
     if span is not None:
         ledger.span_start, ledger.span_paused, ledger.span_due = span.start_on, span.paused, span.due_on
     deltas, closed, opened = advance(
         ledger,
         at=event.created_at,
         status=dossier.status,
+        from_status=event.from_status,
         received_at=dossier.received_at,
         due_at=dossier.due_at,
         finished_at=dossier.finished_at,
@@ -519,10 +615,11 @@ def record(dossier, event):
             received_on=ledger.received_on,
             finished_on=ledger.finished_on,
             finish_kind=ledger.finish_kind,
+            late=ledger.late,
         )
     elif fact.finished_on != ledger.finished_on:
-        fact.finished_on, fact.finish_kind = ledger.finished_on, ledger.finish_kind
-        fact.save(update_fields=["finished_on", "finish_kind"])
+        fact.finished_on, fact.finish_kind, fact.late = ledger.finished_on, ledger.finish_kind, ledger.late
+        fact.save(update_fields=["finished_on", "finish_kind", "late"])
     if closed is not None and span is not None:
         if closed[0] == closed[1]:
             span.delete()
@@ -600,6 +697,7 @@ def replay(dossier, events):
             ledger,
             at=event.created_at,
             status=event.to_status,
+            from_status=event.from_status,
             received_at=received_at,
             due_at=due_at,
             finished_at=finished_at,
@@ -626,6 +724,7 @@ def replay(dossier, events):
         received_on=ledger.received_on,
         finished_on=ledger.finished_on,
         finish_kind=ledger.finish_kind,
+        late=ledger.late,
     )
     return fact, spans, deltas
 
@@ -1003,11 +1102,13 @@ def metric_dossiers(metric, filters, now=None):
         channel = metric.removeprefix("received_")
         return queryset if channel == "new" else queryset.filter(stat_fact__channel=channel)
     finished = {v: k for k, v in FINISH_FIELD.items()}
-    if metric == "finished" or metric in finished:
-        kinds = RESULT_KINDS if metric == "finished" else (finished[metric],)
-        return queryset.filter(
+    late_end = metric.endswith("_late") and metric.removesuffix("_late") in finished
+    if metric == "finished" or metric in finished or late_end:
+        kinds = RESULT_KINDS if metric == "finished" else (finished[metric.removesuffix("_late") if late_end else metric],)
+        queryset = queryset.filter(
             stat_fact__finished_on__gte=start, stat_fact__finished_on__lte=end, stat_fact__finish_kind__in=kinds
         )
+        return queryset.filter(stat_fact__late=True) if late_end else queryset
     # Open at the end of the period: the one span covering that day (one filter() call, so every
     # condition applies to the same span).
     paused = metric.startswith("paused")

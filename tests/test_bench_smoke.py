@@ -32,7 +32,7 @@ from procedures.models import Agency, Procedure
 from tests.factories import api_token
 
 ROOT = Path(__file__).resolve().parent.parent
-CODE = re.compile(r"BENCH\.\d{2}-\d{6}-\d{4}")
+CODE = re.compile(r"(TC-)?BENCH\.\d{2}-\d{6}-\d{4}")
 
 requires_postgres = pytest.mark.skipif(
     connection.vendor != "postgresql", reason="COPY, index rebuilds and the HTTP smoke need PostgreSQL (DATABASE_URL)"
@@ -93,8 +93,10 @@ def test_seeded_dossiers_have_unique_national_codes_and_ordered_dates(bench):
     assert all(CODE.fullmatch(code) for code in codes)
     now = timezone.now()
     for code, submitted, received, due, finished, status in rows:
-        day = timezone.localtime(submitted).strftime("%y%m%d")
-        assert code.split("-")[1] == day, code
+        # The code carries the acceptance day; before acceptance a provisional reference the submission day.
+        assert code.startswith("TC-") == (received is None), code
+        day = timezone.localtime(received or submitted).strftime("%y%m%d")
+        assert code.removeprefix("TC-").split("-")[1] == day, code
         assert submitted <= now
         if received is not None:
             assert submitted <= received and due is not None and due > received, code
@@ -135,7 +137,11 @@ def test_the_fifty_event_dossier_has_fifty_events_in_time_order(bench):
 
 @pytest.mark.slow
 def test_later_intakes_continue_the_seeded_daily_sequence(bench):
-    sequence = DossierSequence.objects.filter(agency=bench.desk).order_by("-last_value").first()
+    sequence = (
+        DossierSequence.objects.filter(agency=bench.desk, kind=DossierSequence.Kind.CODE)
+        .order_by("-last_value")
+        .first()
+    )
     existing = set(bench.dossiers.values_list("code", flat=True))
     assert f"{bench.desk.code}-{sequence.day:%y%m%d}-{sequence.last_value:04d}" in existing
     code = next_code(bench.desk, sequence.day)

@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('dossiers', '0011_dossier_intake_key'),
-        ('procedures', '0003_agency_heading_place'),
+        ('procedures', '0002_search_indexes'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
@@ -40,7 +40,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='dossier',
             name='original_result',
-            field=models.TextField(blank=True, editable=False, verbose_name='result as first issued'),
+            field=models.TextField(blank=True, default='', editable=False, verbose_name='result as first issued'),
         ),
         migrations.AddField(
             model_name='dossier',

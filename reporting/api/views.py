@@ -22,7 +22,10 @@ def _count_fields():
     fields = {metric.key: serializers.IntegerField(help_text=metric.help, min_value=0) for metric in stats.METRICS}
     fields["on_time_rate"] = serializers.FloatField(
         allow_null=True,
-        help_text="(early + on time) / finished with a result × 100, one decimal; null without results.",
+        help_text=(
+            "Decision 766: (finished early or on time + refused, withdrawn or stopped on time + in progress"
+            " or paused within time) / received × 100, one decimal; null when nothing was received."
+        ),
     )
     return fields
 

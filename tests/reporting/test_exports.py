@@ -197,7 +197,8 @@ def test_the_table_xlsx_carries_the_headers_the_rows_and_the_totals(province, cl
     assert (total["Received: Online"], total["Received: By post"], total["Received: In person"]) == (2, 2, 4)
     assert (total["Finished: Early"], total["Finished: Late"], total["Finished: Withdrawn"]) == (2, 2, 2)
     assert (total["In progress: Overdue"], total["Paused: Total"]) == (2, 2)
-    assert total["On-time rate (%)"] == 50.0
+    # Decision 766: (2 early + 2 withdrawn before the due date + 2 paused by a request before it) / 10.
+    assert total["On-time rate (%)"] == 60.0
     for column in header[4:-1]:
         assert total[column] == sum(r[column] for r in records[:-1])
 
