@@ -15,10 +15,12 @@ from django.conf import settings
 from django.test import Client
 from django.urls import reverse
 
-from . import test_access_matrix
-from .test_access_matrix import endpoints, rule_for, url_for
-
-matrix_world = test_access_matrix.world  # the access matrix's objects of both agencies (a fixture)
+from .test_access_matrix import (
+    endpoints,
+    rule_for,
+    url_for,
+    world,  # noqa: F401 (the fixture: objects of both agencies)
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 APPS = ("accounts", "dossiers", "notifications", "procedures", "reporting", "motcua")
