@@ -6,6 +6,8 @@ from rest_framework.routers import DefaultRouter
 from accounts import tokens
 from dossiers.api import views as dossier_views
 from procedures.api import views as procedure_views
+from ratings import api as ratings_api
+from reporting.api import index as index_api
 from reporting.api import views as stats_api
 
 router = DefaultRouter()
@@ -18,5 +20,7 @@ urlpatterns = [
     *procedure_views.extra_urlpatterns,
     *dossier_views.extra_urlpatterns,
     path("stats/", stats_api.StatsView.as_view(), name="api-stats"),
+    path("stats/index/", index_api.ServiceIndexView.as_view(), name="api-stats-index"),
+    path("ratings/", ratings_api.RatingView.as_view(), name="api-ratings"),
     path("", include(router.urls)),
 ]

@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "dossiers",
     "notifications",
     "reporting",
+    "ratings",
 ]
 # The constant-JSON floor of the benchmark (bench/floor_views.py): only bench/settings.py turns it on.
 BENCH_FLOOR = False
@@ -308,6 +309,10 @@ LOOKUP_MAX_FAILURES = env.int("LOOKUP_MAX_FAILURES", default=10)
 # the receipt printed right after intake carries it.
 RECEIPT_PIN_SECONDS = env.int("RECEIPT_PIN_SECONDS", default=3600)
 LOOKUP_WINDOW_SECONDS = env.int("LOOKUP_WINDOW_SECONDS", default=15 * 60)
+# Citizen ratings (ratings/): the holder may change a rating for this many days after the first
+# one; the rating link of the final SMS/e-mail is valid this many days.
+RATING_CHANGE_DAYS = env.int("RATING_CHANGE_DAYS", default=7)
+RATING_LINK_DAYS = env.int("RATING_LINK_DAYS", default=60)
 # Denied requests of anonymous callers (bad API tokens, CSRF failures): one audit row per address
 # and status in this many seconds (accounts.middleware.AuditDeniedMiddleware); logged-in users' are
 # ... and per dossier code, whatever the address: beyond this the code is locked (its desk is told)

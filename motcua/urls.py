@@ -16,6 +16,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", views.APIDocsView.as_view(url_name="schema"), name="api-docs"),
     path("", include("reporting.urls")),
+    path("", include("ratings.urls")),
     path("", include("procedures.urls")),
     path("", include("dossiers.urls")),
     path("", include("notifications.urls")),

@@ -27,6 +27,7 @@ from dossiers.periods import STAGE_OWNERS
 from dossiers.workflow import event_spec
 from notifications.models import Notification, NotificationChannel, NotificationTemplate, ReminderPolicy
 from procedures.models import Membership, Role
+from ratings.links import rating_url
 
 log = logging.getLogger(__name__)
 
@@ -46,12 +47,13 @@ DEFAULT_TEXTS = {
     "citizen.refused": (
         "Hồ sơ {{ code }} bị từ chối",
         "Kính gửi {{ applicant_name }},\n\nHồ sơ {{ code }} ({{ procedure }}) không được tiếp nhận giải quyết."
-        " Lý do: {{ reason }}\nTra cứu: {{ lookup_url }}",
+        " Lý do: {{ reason }}\nTra cứu: {{ lookup_url }}\nĐánh giá việc giải quyết hồ sơ: {{ rating_url }}",
     ),
     "citizen.result_ready": (
         "Hồ sơ {{ code }} đã có kết quả",
         "Kính gửi {{ applicant_name }},\n\nHồ sơ {{ code }} ({{ procedure }}) đã có kết quả. Mời ông/bà đến"
-        " {{ agency }} để nhận kết quả (mang theo giấy tiếp nhận).\nTra cứu: {{ lookup_url }}",
+        " {{ agency }} để nhận kết quả (mang theo giấy tiếp nhận).\nTra cứu: {{ lookup_url }}\n"
+        "Sau khi nhận kết quả, mời ông/bà đánh giá việc giải quyết: {{ rating_url }}",
     ),
     "citizen.extended": (
         "Hồ sơ {{ code }}: xin lỗi và hẹn lại ngày trả kết quả",
@@ -142,6 +144,7 @@ ENGINE = Engine(autoescape=False, libraries={}, loaders=[])
 def compile_text(text):
     """Compile an admin-edited text; raises django.template.TemplateSyntaxError if broken."""
     return ENGINE.from_string(text)
+    "rating_url": _("the citizen's rating link (works once the dossier has ended)"),
 
 
 def _render(subject, body, context):
@@ -248,6 +251,8 @@ def sample_context(kind):
     """A context for the admin preview: the newest dossier's values, or a fixed sample."""
     if kind == "digest":
         return {
+            # Citizens' messages only (the scan's officer reminders, built with a memo, need none).
+            "rating_url": rating_url(dossier) if memo is None else "",
             "today": timezone.localdate().strftime("%d/%m/%Y"),
             "officer": "Nguyễn Thị Bình",
             "waiting": 7,
@@ -304,6 +309,7 @@ def delivery_state(channel, now):
     """(state, sent_at) of a new outbox row: in-app rows are delivered by being written, so they
     are stored as sent and the pending index (and the delivery query) only holds rows that still
     have to leave the building."""
+        "rating_url": f"{settings.SITE_URL}/danh-gia/MQ:1s2x3y:abc/",
     if channel == NotificationChannel.IN_APP:
         return Notification.State.SENT, now
     return Notification.State.PENDING, None

@@ -15,3 +15,6 @@ class ReportingConfig(AppConfig):
         from . import stats
 
         dossier_transition.connect(stats.on_dossier_event, dispatch_uid="reporting.stats")
+        from ratings.signals import rating_saved
+
+        rating_saved.connect(stats.on_rating_saved, dispatch_uid="reporting.stats.ratings")

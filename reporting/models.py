@@ -113,6 +113,11 @@ class StatCounter(models.Model):
     refused_late = models.IntegerField(default=0, db_default=0)
     withdrawn_late = models.IntegerField(default=0, db_default=0)
     stopped_late = models.IntegerField(default=0, db_default=0)
+    # Citizens' ratings (ratings/), written on the day the rated dossier ended: a rating belongs to
+    # the period in which its dossier ended; a changed rating moves between the level columns.
+    ratings = models.IntegerField(default=0, db_default=0)
+    ratings_very_satisfied = models.IntegerField(default=0, db_default=0)
+    ratings_unsatisfied = models.IntegerField(default=0, db_default=0)
     # Stocks: changes of the number of open dossiers per class at the end of that day.
     in_progress_on_time = models.IntegerField(default=0)
     in_progress_overdue = models.IntegerField(default=0)

@@ -50,6 +50,7 @@ from dossiers.models import (
     judge,
 )
 from procedures.models import Agency, Field, Membership, Role
+from ratings.models import Level, Rating
 from reporting.models import FinishKind, StatCounter, StatFact, StatSpan
 
 # --- Definitions ---------------------------------------------------------------------------------
@@ -145,7 +146,12 @@ FLOW_FIELDS = (
     "refused_late",
     "withdrawn_late",
     "stopped_late",
+    # Citizens' ratings of the dossiers that ended that day (see `on_rating_saved`).
+    "ratings",
+    "ratings_very_satisfied",
+    "ratings_unsatisfied",
 )
+RATING_FIELDS = ("ratings", "ratings_very_satisfied", "ratings_unsatisfied")
 STOCK_FIELDS = ("in_progress_on_time", "in_progress_overdue", "paused_on_time", "paused_overdue")
 COUNTER_FIELDS = FLOW_FIELDS + STOCK_FIELDS
 FINISH_FIELD = {
@@ -164,7 +170,6 @@ END_KINDS = (FinishKind.REFUSED, FinishKind.WITHDRAWN, FinishKind.STOPPED)
 ALWAYS_OVERDUE = date(1, 1, 1)
 
 
-
 def counts_from_sums(flows, stocks_end, stocks_start):
     """The table's numbers from the counter sums of one row (dicts of COUNTER_FIELDS → int)."""
     c = {key: flows.get(key) or 0 for key in FLOW_FIELDS}
@@ -177,7 +182,17 @@ def counts_from_sums(flows, stocks_end, stocks_start):
     c["paused"] = c["paused_on_time"] + c["paused_overdue"]
     result = {key: c[key] for key in METRIC_KEYS}
     result["on_time_rate"] = on_time_rate(result)
+    result.update({key: c[key] for key in RATING_FIELDS})
+    result["satisfaction_rate"] = satisfaction_rate(result)
     return result
+
+
+def satisfaction_rate(counts):
+    """Ratings "very satisfied" or "satisfied" / ratings of the dossiers that ended in the period, in
+    percent with one decimal; None without ratings."""
+    if not counts["ratings"]:
+        return None
+    return round(100 * (counts["ratings"] - counts["ratings_unsatisfied"]) / counts["ratings"], 1)
 
 
 def on_time_rate(counts):
@@ -199,14 +214,15 @@ def on_time_rate(counts):
 
 
 def add_counts(total, counts):
-    for key in METRIC_KEYS:
+    for key in (*METRIC_KEYS, *RATING_FIELDS):
         total[key] = total.get(key, 0) + counts[key]
     return total
 
 
 def empty_counts():
-    counts = dict.fromkeys(METRIC_KEYS, 0)
+    counts = dict.fromkeys((*METRIC_KEYS, *RATING_FIELDS), 0)
     counts["on_time_rate"] = None
+    counts["satisfaction_rate"] = None
     return counts
 
 
@@ -763,6 +779,11 @@ def rebuild(chunk_size=2000):
             StatFact.objects.bulk_create(facts)
             StatSpan.objects.bulk_create(spans)
             counted += len(facts)
+            ended = {fact.dossier_id: fact for fact in facts if fact.finished_on is not None}
+            for dossier_id, level in Rating.objects.filter(pk__in=list(ended)).values_list("pk", "level"):
+                fact = ended[dossier_id]
+                for (grain, day), values in counter_rows(rating_deltas(fact.finished_on, None, level)).items():
+                    totals[(grain, day, fact.agency_id, fact.field_id)].update(values)
         StatCounter.objects.bulk_create(
             (
                 StatCounter(grain=grain, day=day, agency_id=agency_id, field_id=field_id, **values)
@@ -990,6 +1011,7 @@ def progress_table(filters, direction="auto", group=AGENCY_FIELD, agencies=None,
         add_counts(total, counts)
     pairs.sort(key=lambda row: (row["agency"], row["field_name"], row["field"]))
     total["on_time_rate"] = on_time_rate(total)
+    total["satisfaction_rate"] = satisfaction_rate(total)
     rows = pairs
     if group == AGENCY:
         rows = [
@@ -1022,6 +1044,7 @@ def group_rows(rows, key):
         add_counts(group, row)
     for group in groups.values():
         group["on_time_rate"] = on_time_rate(group)
+        group["satisfaction_rate"] = satisfaction_rate(group)
     return sorted(groups.values(), key=lambda g: (g["on_time_rate"] is None, g["on_time_rate"] or 0, str(g["name"])))
 
 
@@ -1126,6 +1149,31 @@ def metric_label(metric):
     if metric == OVERDUE_NOW:
         return OVERDUE_NOW_LABEL
     return METRICS_BY_KEY[metric].full_label
+
+
+def rating_deltas(day, previous_level, level):
+    """Counter deltas {(day, field): change} of a rating of a dossier that ended on `day`, changed from
+    `previous_level` (None: a new rating) to `level`."""
+    deltas = Counter()
+    for sign, value in ((-1, previous_level), (1, level)):
+        if value is None:
+            continue
+        deltas[(day, "ratings")] += sign
+        if value == Level.VERY_SATISFIED:
+            deltas[(day, "ratings_very_satisfied")] += sign
+        elif value == Level.UNSATISFIED:
+            deltas[(day, "ratings_unsatisfied")] += sign
+    return deltas
+
+
+def on_rating_saved(sender, *, rating, previous_level, **kwargs):
+    """`ratings.signals.rating_saved` receiver: count the rating on the day its dossier ended, in the
+    rating's transaction. A dossier that ended before it was accepted (refused or withdrawn at
+    intake) is not in the table, so neither is its rating."""
+    fact = StatFact.objects.filter(pk=rating.dossier_id).only("agency_id", "field_id", "finished_on").first()
+    if fact is None or fact.finished_on is None:
+        return
+    write_counters(fact.agency_id, fact.field_id, rating_deltas(fact.finished_on, previous_level, rating.level))
 
 
 def on_dossier_event(sender, *, dossier, event, **kwargs):

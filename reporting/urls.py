@@ -2,6 +2,7 @@
 
 from django.urls import path
 
+from reporting import index_views
 from reporting import views as stats_views
 
 app_name = "stats"
@@ -13,4 +14,6 @@ urlpatterns = [
     path("thong-ke/so-theo-doi.pdf", stats_views.register_pdf, name="register_pdf"),
     path("thong-ke/ho-so/", stats_views.dossier_list, name="dossiers"),
     path("thong-ke/ho-so.xlsx", stats_views.dossier_list_xlsx, name="dossiers_xlsx"),
+    path("thong-ke/chi-so/", index_views.index_page, name="index"),
+    path("thong-ke/chi-so.xlsx", index_views.index_xlsx, name="index_xlsx"),
 ]

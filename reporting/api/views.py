@@ -27,6 +27,12 @@ def _count_fields():
             " or paused within time) / received × 100, one decimal; null when nothing was received."
         ),
     )
+    fields["ratings"] = serializers.IntegerField(
+        min_value=0, help_text="Citizens' ratings of the dossiers that ended in the period."
+    )
+    fields["satisfaction_rate"] = serializers.FloatField(
+        allow_null=True, help_text="Ratings very satisfied or satisfied / ratings × 100, one decimal; null without."
+    )
     return fields
 
 
