@@ -120,6 +120,7 @@ def test_the_progress_table_counts_ratings_on_the_day_the_dossier_ended(office):
     # A change moves the rating between the levels; rebuilding from the events and ratings agrees.
     post({"code": dossier.code, "pin": pin, "level": "satisfied"})
     assert client.get("/api/v1/stats/").json()["total"]["satisfaction_rate"] == 100.0
+
     def rating_rows():
         rows = stats.StatCounter.objects.values_list("grain", "day", "ratings", "ratings_unsatisfied")
         return sorted(row for row in rows if row[2] or row[3])
