@@ -1,15 +1,22 @@
-"""Printed forms (PDF): the one-stop-shop forms of Circular 01/2018/TT-VPCP and its 2025 successor.
+"""Printed forms (PDF): the one-stop-shop forms of Circular 03/2025/TT-VPCP (Appendix I).
 
     render_form(form, dossier, *, pin=None) -> bytes      # WeasyPrint: templates/pdf/<form>.html → PDF
+    printable_forms(dossier, events) -> [(form, label)]   # the forms a dossier page offers
     remember_pin(request, code, pin)                      # right after intake, before printing the receipt
     recall_pin(request, code) -> str | None
     form_pdf(request, code, form)                         # view, URL name dossiers:pdf
 
 Forms (`FORMS`): "receipt" (Mẫu 01), "supplement" (Mẫu 02), "refusal" (Mẫu 03), "extension"
-(Mẫu 04), "control-slip" (Mẫu 06). A form that does not apply to the dossier's history (a refusal
-for a dossier never refused...) raises Http404. The printed forms are Vietnamese legal documents:
-their fixed wording lives in the templates (and in the label tables below), in Vietnamese, on
-purpose; they are not UI strings and do not go through gettext. See docs/forms.md.
+(Mẫu 04), "stop-notice" (Mẫu 05: stop, withdrawal, or closure after 15 days without the
+supplement) and "control-slip" (Mẫu 06); the register book (Mẫu 07) is reporting/register.py.
+A form that does not apply to the dossier's history (a refusal for a dossier never refused...)
+raises Http404. The printed forms are Vietnamese legal documents: their fixed wording lives in
+the templates (and in the label tables below), in Vietnamese, on purpose; they are not UI
+strings and do not go through gettext. Each form fits one A4 page with up to 8 documents or
+items; longer ones flow on, the signatures never alone on a page. See docs/forms.md.
+
+The heading names the issuing agency under its governing body (`Agency.heading_parent`) and the
+date line starts with its place name (`Agency.dateline_place`), both editable in the admin.
 
 PIN policy: the PIN exists in clear only when the dossier is created. The reception view keeps it
 in the officer's session (`remember_pin`) so the receipt printed right then carries it and the QR
@@ -20,6 +27,8 @@ reprint once the session forgot it) carries no PIN.
 import hashlib
 import hmac
 import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from urllib.parse import urlencode
 
@@ -40,7 +49,8 @@ from weasyprint import HTML
 from weasyprint.urls import URLFetcher
 
 from . import workflow
-from .models import Dossier, Outcome, Stage, Status
+from .models import Channel, Dossier, Outcome, Stage, Status
+from .periods import SUPPLEMENT_WAIT_DAYS
 
 SESSION_KEY = "receipt_pins"
 MAX_REMEMBERED_PINS = 20
@@ -74,6 +84,13 @@ STAGE_TEXT = {
 # Column "Kết quả giải quyết hồ sơ (Trước hạn/đúng hạn/quá hạn)" of Mẫu 06.
 OUTCOME_TEXT = {Outcome.EARLY: "Trước hạn", Outcome.ON_TIME: "Đúng hạn", Outcome.LATE: "Quá hạn"}
 SYSTEM_ACTOR = "Hệ thống"
+# How the result is collected (Decree 118/2025 Art. 22.3), as ticked on the receipt.
+RETURN_METHOD_TEXT = {
+    Channel.IN_PERSON: "Trực tiếp",
+    Channel.POST: "Qua dịch vụ bưu chính",
+    Channel.ONLINE: "Trực tuyến",
+}
+CHANNEL_TEXT = RETURN_METHOD_TEXT  # how the dossier was submitted: the same three ways
 
 
 # --- Formatting ------------------------------------------------------------------------------
@@ -108,9 +125,18 @@ def fmt_long(value):
 
 
 def fmt_dateline(value):
-    """'ngày 02 tháng 03 năm 2026' (the place-and-date line under the motto)."""
+    """'ngày 02 tháng 3 năm 2026' (the place-and-date line under the motto). Decree 30/2020/NĐ-CP:
+    a day below 10 and the months 1 and 2 take a leading zero, the other months do not."""
     value = _local(value)
-    return f"ngày {value:%d} tháng {value:%m} năm {value:%Y}" if value else ""
+    if value is None:
+        return ""
+    month = f"{value.month:02d}" if value.month < 3 else str(value.month)
+    return f"ngày {value:%d} tháng {month} năm {value:%Y}"
+
+
+def fmt_money(amount):
+    """75000 → '75.000 đồng'."""
+    return f"{amount:,} đồng".replace(",", ".")
 
 
 def half_of_day(value):
@@ -159,6 +185,27 @@ def _last_event(dossier, action, **filters):
     )
 
 
+def _acceptance(dossier):
+    """The event that accepted the complete dossier (status 2): the receipt's moment."""
+    return _last_event(dossier, "receive") or _last_event(dossier, "supplement_received", to_status=Status.RECEIVED)
+
+
+def _restart(dossier, until=None):
+    """The last restart of the processing period before `until` (an event): a supplement requested
+    during processing came back and the period started again from zero (Art. 19.5)."""
+    events = dossier.events.filter(action="supplement_received", from_stage=Stage.PROCESSING)
+    if until is not None:
+        events = events.filter(created_at__lte=until.created_at, id__lt=until.id)
+    return events.order_by("-created_at", "-id").first()
+
+
+def _promised(dossier):
+    """The appointment printed on the receipt when the dossier was accepted (the acceptance
+    event's due date), or None."""
+    accepted = _acceptance(dossier)
+    return _local((accepted.data or {}).get("due_at")) if accepted else None
+
+
 def _documents(dossier):
     rows = []
     for item in dossier.documents or []:
@@ -168,6 +215,17 @@ def _documents(dossier):
         if name:
             rows.append({"name": name, "originals": item.get("originals") or 0, "copies": item.get("copies") or 0})
     return rows
+
+
+def _fee(dossier):
+    """The fee line: the procedure's fee text at receipt, else its amount."""
+    text = " ".join(str((dossier.procedure_snapshot or {}).get("fee_text") or "").split())
+    if text:
+        return text
+    amount = dossier.procedure.fee_vnd
+    if amount is None:
+        return ""
+    return fmt_money(amount) if amount else "Không thu phí, lệ phí"
 
 
 def _lookup_block(dossier, pin):
@@ -182,20 +240,57 @@ def _lookup_block(dossier, pin):
 
 def _receipt(dossier, pin):
     # The receipt is issued when the complete dossier is accepted (status 2).
-    accepted = _last_event(dossier, "receive") or _last_event(dossier, "supplement_received", to_status=Status.RECEIVED)
+    accepted = _acceptance(dossier)
     if dossier.received_at is None or accepted is None:
         raise Http404("This dossier has not been accepted: there is no receipt.")
+    promised = _promised(dossier)
+    restart = _restart(dossier)
+    extension = _last_event(dossier, "extend")
     return {
         "agency": dossier.receiving_agency,
         "dateline": fmt_dateline(dossier.received_at),
         "documents": _documents(dossier),
         "processing_days": fmt_processing_days(dossier.procedure_snapshot.get("processing_days")),
         "received_long": fmt_long(dossier.received_at),
+        "restarted_long": fmt_long(restart.created_at) if restart else "",
         "due_long": fmt_long(dossier.due_at),
         "due_half": half_of_day(dossier.due_at),
+        # A reprint after a restart or an extension also shows the appointment first given.
+        "promised_long": fmt_long(promised) if promised and promised != dossier.due_at else "",
+        "extended_on": fmt_date(extension.created_at) if extension else "",
+        "fee": _fee(dossier),
+        "channel": CHANNEL_TEXT.get(dossier.channel, ""),
+        "return_methods": [(text, value == dossier.return_method) for value, text in RETURN_METHOD_TEXT.items()],
+        "register_book": f"{_local(dossier.received_at):%Y}",
+        "register_number": dossier.register_number(),
         "officer": person(accepted.actor),
         **_lookup_block(dossier, pin),
     }
+
+
+def _same_name(name):
+    return " ".join(name.split()).casefold()
+
+
+def _supplement_items(dossier, event):
+    """The missing items as [{"name", "reason"}]: an item may carry its own reason (a dict with
+    "name" and "reason"); a document the procedure requires (its snapshot's `required`, true in
+    snapshots taken before that flag existed) gets that as its reason."""
+    required = {
+        _same_name(str(doc.get("name") or ""))
+        for doc in (dossier.procedure_snapshot or {}).get("documents") or []
+        if isinstance(doc, dict) and doc.get("required", True)
+    }
+    items = []
+    for raw in (event.data or {}).get("missing_documents") or []:
+        name, reason = (raw.get("name"), raw.get("reason")) if isinstance(raw, dict) else (raw, "")
+        name, reason = str(name or "").strip(), str(reason or "").strip()
+        if not name:
+            continue
+        if not reason and _same_name(name) in required:
+            reason = "Chưa nộp; thành phần hồ sơ phải có theo quy định của thủ tục"
+        items.append({"name": name, "reason": reason})
+    return items
 
 
 def _supplement(dossier, pin):
@@ -203,21 +298,23 @@ def _supplement(dossier, pin):
     if event is None:
         raise Http404("No supplement was requested for this dossier.")
     comment_lines = [line.strip() for line in (event.comment or "").splitlines() if line.strip()]
-    items = [str(m).strip() for m in (event.data or {}).get("missing_documents") or [] if str(m).strip()]
+    items = _supplement_items(dossier, event)
     # At intake the comment is the list itself; during processing it is the reason.
-    reason = "" if not items or comment_lines == items else (event.comment or "").strip()
+    reason = "" if not items or comment_lines == [item["name"] for item in items] else (event.comment or "").strip()
+    at_intake = event.to_stage == Stage.INTAKE
     context = {
         "event": event,
-        "at_intake": event.to_stage == Stage.INTAKE,
-        "agency": dossier.receiving_agency if event.to_stage == Stage.INTAKE else dossier.competent_agency,
+        "at_intake": at_intake,
+        "agency": dossier.receiving_agency if at_intake else dossier.competent_agency,
         "dateline": fmt_dateline(event.created_at),
         "submitted": fmt_date(dossier.received_at or dossier.submitted_at),
         "requested_at": fmt_long(event.created_at),
-        "items": items or comment_lines,
+        "items": items or [{"name": line, "reason": ""} for line in comment_lines],
         "reason": reason,
+        "wait_days": SUPPLEMENT_WAIT_DAYS,
         "officer": person(event.actor),
     }
-    if pin and event.to_stage == Stage.INTAKE and dossier.received_at is None:
+    if pin and at_intake and dossier.received_at is None:
         context.update(_lookup_block(dossier, pin))
     return context
 
@@ -243,20 +340,74 @@ def _extension(dossier, pin):
     if event is None:
         raise Http404("No extension letter was issued for this dossier.")
     data = event.data or {}
-    original = data.get("original_due_at") or dossier.original_due_at
+    original = _local(data.get("original_due_at") or dossier.original_due_at)
     new = data.get("new_due_at") or dossier.due_at
+    promised = _promised(dossier)
+    restart = _restart(dossier, until=event)
     return {
         "event": event,
         "agency": dossier.competent_agency,
         "dateline": fmt_dateline(event.created_at),
         "received": fmt_date(dossier.received_at),
+        # The appointment of the receipt, when the due date no longer is that one (the period
+        # restarted after a supplement, or a financial obligation's waiting time was added).
+        "promised_long": fmt_long(promised) if promised and promised != original else "",
+        "restarted_long": fmt_long(restart.created_at) if restart else "",
         "original_due_long": fmt_long(original),
         "original_due": fmt_date(original),
         "new_due_long": fmt_long(new),
         "new_due": fmt_date(new),
         "new_due_half": half_of_day(new),
         "reason": event.comment,
+        # Art. 19.6: the one-stop office is told, to inform the applicant and keep track.
+        "desk": dossier.receiving_agency,
         "officer": person(event.actor),
+    }
+
+
+# Mẫu 05 is issued when processing stops for good without a result: a stop decided by the
+# competent agency, a withdrawal at the applicant's request (Art. 21), or the closure of a dossier
+# whose supplement did not come back within SUPPLEMENT_WAIT_DAYS days (Art. 19.5: the scheduled
+# task stops it as the system, with no actor).
+STOP_ACTIONS = ("stop", "withdraw")
+
+
+def _stop_kind(event):
+    if event.action == "withdraw":
+        return "withdrawal"
+    if event.actor_id is None and event.from_status == Status.AWAITING_SUPPLEMENT:
+        return "closure"
+    return "stop"
+
+
+def _stop_notice(dossier, pin):
+    event = (
+        dossier.events.filter(action__in=STOP_ACTIONS).select_related("actor").order_by("-created_at", "-id").first()
+    )
+    if event is None:
+        raise Http404("Processing of this dossier was not stopped.")
+    kind = _stop_kind(event)
+    at_intake = event.from_stage == Stage.INTAKE
+    agency = dossier.receiving_agency if at_intake else dossier.competent_agency
+    request = None
+    if kind == "closure":
+        request = (
+            dossier.events.filter(action="request_supplement", created_at__lte=event.created_at)
+            .order_by("-created_at", "-id")
+            .first()
+        )
+    return {
+        "event": event,
+        "kind": kind,
+        "agency": agency,
+        "dateline": fmt_dateline(event.created_at),
+        "submitted": fmt_date(dossier.received_at or dossier.submitted_at),
+        "stopped_long": fmt_long(event.created_at),
+        "requested": fmt_date(request.created_at) if request else "",
+        "wait_days": SUPPLEMENT_WAIT_DAYS,
+        "reason": "" if kind == "closure" else event.comment,
+        "desk": dossier.receiving_agency,
+        "officer": person(event.actor) if event.actor_id else "",
     }
 
 
@@ -271,29 +422,48 @@ def _print_label(action):
     return spec.print_label if spec and spec.print_label else action
 
 
+# Actions whose paper goes to the applicant (a request, a notice, the result): the applicant is
+# the receiving side of that hand-over on the control slip.
+TO_APPLICANT = ("request_supplement", "refuse", "extend", "stop", "withdraw", "request_obligation")
+FROM_APPLICANT = ("supplement_received", "obligation_fulfilled")
+
+
+def _handover_sides(dossier, events, index, names):
+    """(giver, receiver) of the hand-over recorded by events[index], for the slip's signatures."""
+    event = events[index]
+    actor = person(event.actor)
+    data = event.data or {}
+    if event.from_status is None or event.action in FROM_APPLICANT:
+        return dossier.applicant_name, actor  # the applicant hands the dossier (or the papers) in
+    if event.action in ("assign", "reassign") and data.get("assignee"):
+        return actor, names.get(data["assignee"], data["assignee"])
+    if event.action == "return_result":
+        return actor, str(data.get("collected_by") or dossier.applicant_name)
+    if event.action in TO_APPLICANT:
+        return actor, dossier.applicant_name
+    following = next((e for e in events[index + 1 :] if e.actor_id), None)
+    return actor, person(following.actor) if following else ""
+
+
 def _control_slip(dossier, pin):
     events = list(dossier.events.select_related("actor").order_by("created_at", "id"))
     assignees = {(e.data or {}).get("assignee") for e in events if e.action in ("assign", "reassign")} - {None, ""}
     User = get_user_model()
     names = {u.get_username(): person(u) for u in User.objects.filter(**{f"{User.USERNAME_FIELD}__in": assignees})}
     rows = []
-    for event in events:
-        handover = _stage_line(event.from_stage or None, event.to_stage, STAGE_TEXT)
-        status = _stage_line(event.from_status, event.to_status, STATUS_TEXT)
-        note = event.comment
-        assignee = (event.data or {}).get("assignee") if event.action in ("assign", "reassign") else None
-        if assignee:
-            note = f"Chuyên viên xử lý: {names.get(assignee, assignee)}" + (f". {note}" if note else "")
+    for index, event in enumerate(events):
+        giver, receiver = _handover_sides(dossier, events, index, names)
         rows.append(
             {
                 "at": fmt_datetime(event.created_at),
                 "action": _print_label(event.action),
-                "handover": handover,
-                "status": status,
-                "actor": person(event.actor),
+                "handover": _stage_line(event.from_stage or None, event.to_stage, STAGE_TEXT),
+                "status": _stage_line(event.from_status, event.to_status, STATUS_TEXT),
+                "giver": giver,
+                "receiver": receiver,
                 "step_due": fmt_datetime(event.step_due_at),
                 "outcome": OUTCOME_TEXT.get(event.step_outcome, ""),
-                "note": note,
+                "note": event.comment,
             }
         )
     return {
@@ -306,12 +476,20 @@ def _control_slip(dossier, pin):
     }
 
 
+@dataclass(frozen=True)
+class Form:
+    number: str  # "Mẫu số" of Circular 03/2025/TT-VPCP, Appendix I
+    template: str
+    build: Callable
+
+
 FORMS = {
-    "receipt": ("pdf/receipt.html", _receipt),
-    "supplement": ("pdf/supplement.html", _supplement),
-    "refusal": ("pdf/refusal.html", _refusal),
-    "extension": ("pdf/extension.html", _extension),
-    "control-slip": ("pdf/control_slip.html", _control_slip),
+    "receipt": Form("01", "pdf/receipt.html", _receipt),
+    "supplement": Form("02", "pdf/supplement.html", _supplement),
+    "refusal": Form("03", "pdf/refusal.html", _refusal),
+    "extension": Form("04", "pdf/extension.html", _extension),
+    "stop-notice": Form("05", "pdf/stop_notice.html", _stop_notice),
+    "control-slip": Form("06", "pdf/control_slip.html", _control_slip),
 }
 
 
@@ -327,6 +505,8 @@ def printable_forms(dossier, events):
         forms.append(("refusal", _("Refusal notice (form 03)")))
     if "extend" in actions:
         forms.append(("extension", _("Apology and extension letter (form 04)")))
+    if actions & set(STOP_ACTIONS):
+        forms.append(("stop-notice", _("Notice that processing stopped (form 05)")))
     forms.append(("control-slip", _("Process control slip (form 06)")))
     return forms
 
@@ -341,20 +521,24 @@ def render_form(form, dossier, *, pin=None):
     the receipt; a PIN that does not match the dossier is ignored, never printed."""
     if form not in FORMS:
         raise Http404("Unknown form.")
-    template, build = FORMS[form]
+    spec = FORMS[form]
     pin = str(pin).strip() if pin else None
     if pin and not dossier.check_pin(pin):
         pin = None
     snapshot = dossier.procedure_snapshot or {}
     context = {
         "dossier": dossier,
+        "form_number": spec.number,
         "procedure_name": snapshot.get("name") or dossier.procedure.name,
         "procedure_code": snapshot.get("code") or dossier.procedure.code,
         "returning_agency": dossier.returning_agency,
         "competent_agency": dossier.competent_agency,
-        **build(dossier, pin if form in PIN_FORMS else None),
+        **spec.build(dossier, pin if form in PIN_FORMS else None),
     }
-    html = render_to_string(template, context)
+    # The heading and the date line of the issuing agency (Decree 30/2020/NĐ-CP).
+    context["heading_parent"] = context["agency"].heading_parent
+    context["place"] = context["agency"].dateline_place
+    html = render_to_string(spec.template, context)
     # Only inline data: URIs (the QR code) may be loaded: no file or network access from a PDF.
     fetcher = URLFetcher(allowed_protocols={"data"})
     return HTML(string=html, base_url=settings.SITE_URL, url_fetcher=fetcher).write_pdf()

@@ -36,6 +36,8 @@ class AgencyAdminForm(forms.ModelForm):
             "name",
             "parent",
             "level",
+            "governing_body",
+            "place_name",
             "address",
             "phone",
             "email",
@@ -100,6 +102,7 @@ class AgencyAdmin(admin.ModelAdmin):
     inlines = [AgencyMembershipInline]
     fieldsets = [
         (None, {"fields": ["code", "name", "parent", "level"]}),
+        (_("Printed forms"), {"fields": ["governing_body", "place_name"]}),
         (_("Contact"), {"fields": ["address", "phone", "email"]}),
         (_("Validity"), {"fields": ["effective_from", "effective_to", "merged_into"]}),
     ]

@@ -26,8 +26,7 @@ PROCEDURES_FILE = DATA_DIR / "procedures.json"
 
 DEMO_PASSWORD = "motcua-demo"  # noqa: S105 - the documented demo password (DESIGN.md §5), used only with DEBUG on
 DEMO_EMAIL_DOMAIN = "motcua.local"
-AGENCY_FIELDS = ("name", "level", "address", "phone", "email")
-
+AGENCY_FIELDS = ("name", "level", "governing_body", "place_name", "address", "phone", "email")
 
 
 @dataclasses.dataclass(frozen=True)

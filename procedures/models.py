@@ -45,6 +45,27 @@ class Agency(models.Model):
         related_name="children",
     )
     level = models.CharField(_("level"), max_length=20, choices=Level.choices, default=Level.COMMUNE)
+    # What the printed forms' heading needs (Decree 30/2020/NĐ-CP, Appendix I): the governing body
+    # printed above the agency's name (a ward's centre belongs to the ward's People's Committee,
+    # not to the province that is its parent in the tree) and the place name of the date line.
+    governing_body = models.CharField(
+        _("governing body"),
+        max_length=255,
+        blank=True,
+        help_text=_(
+            "Printed above the agency's name in the heading of the forms, e.g. “Ủy ban nhân dân phường "
+            "Phan Đình Phùng”. Empty: the parent agency's name."
+        ),
+    )
+    place_name = models.CharField(
+        _("place name"),
+        max_length=100,
+        blank=True,
+        help_text=_(
+            "Printed before the date on the forms (“Thái Nguyên, ngày … tháng … năm …”): the administrative "
+            "unit where the agency has its seat. Empty: the parent agency's place name."
+        ),
+    )
     address = models.CharField(_("address"), max_length=255, blank=True)
     phone = models.CharField(_("phone"), max_length=40, blank=True)
     email = models.EmailField(_("e-mail"), blank=True)
@@ -68,6 +89,24 @@ class Agency(models.Model):
 
     def __str__(self):
         return self.name
+
+    @property
+    def heading_parent(self):
+        """The governing body printed above the agency's name: `governing_body`, else the parent's name."""
+        if self.governing_body:
+            return self.governing_body
+        return self.parent.name if self.parent_id else ""
+
+    @property
+    def dateline_place(self):
+        """The place name of the forms' date line: this agency's, else the nearest ancestor's."""
+        node, seen = self, set()
+        while node is not None and node.pk not in seen:
+            if node.place_name:
+                return node.place_name
+            seen.add(node.pk)
+            node = node.parent
+        return ""
 
     def subtree_ids(self):
         """Ids of this agency and every agency below it (breadth first, one query per level)."""

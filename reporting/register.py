@@ -1,23 +1,29 @@
-"""The register book (sổ theo dõi hồ sơ, Mẫu 05 of Circular 01/2018/TT-VPCP): the dossiers a desk
-accepted in a period, one line each, as XLSX (streamed through a write-only workbook) and as an A4
-landscape PDF (WeasyPrint). The form's fixed texts are the official Vietnamese wording, on purpose.
+"""The register book (Sổ theo dõi hồ sơ, Mẫu số 07 of Circular 03/2025/TT-VPCP, Appendix I; it was
+Mẫu 05 of Circular 01/2018/TT-VPCP): the dossiers a desk accepted in a period, one line each, as
+XLSX (streamed through a write-only workbook) and as an A4 landscape PDF (WeasyPrint). The form's
+fixed texts are the official Vietnamese wording, on purpose. The columns are those of the 2018 form;
+docs/forms.md says what could and could not be checked against the 2025 one.
 
 A dossier belongs to the register of its receiving agency (the desk that accepted it), on the day
-printed on its receipt (`received_at`). Scope: the agencies of the statistics filters
-(`dossiers.stats.Filters.agency_ids`), which are among the agencies `visible_to` the user.
+printed on its receipt (`received_at`). Each desk keeps one book a calendar year: a line's number
+("STT") is the dossier's number in its desk's book of that year (`dossiers.models.register_book_start`),
+the number its receipt prints ("Vào Sổ theo dõi hồ sơ: Quyển số <year>, Số thứ tự <n>"), whatever
+period or field the export shows. Scope: the agencies of the statistics filters
+(`reporting.stats.Filters.agency_ids`), which are among the agencies `visible_to` the user.
 """
 
 from django.conf import settings
-from django.db.models import OuterRef, Subquery
+from django.db.models import Count, OuterRef, Subquery
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from dossiers.models import Dossier, DossierEvent, Status
+from dossiers.models import Dossier, DossierEvent, Status, register_book_start
 from reporting import xlsx
 from reporting.models import FinishKind
 from reporting.stats import finish_kind
 
 TITLE = "SỔ THEO DÕI HỒ SƠ"
+FORM_NUMBER = "Mẫu số 07"
 COLUMNS = (
     "STT",
     "Mã hồ sơ",
@@ -65,13 +71,20 @@ def fmt(value):
     return f"{timezone.localtime(value):%H:%M %d/%m/%Y}" if value else ""
 
 
-def register_dossiers(filters):
-    """The register's dossiers for `filters`, in the order they were accepted. The time of the
-    transfer to the processing officer comes from a subquery: one query for the whole book."""
-    queryset = Dossier.objects.filter(received_at__gte=filters.period_start, received_at__lt=filters.period_end)
+def _accepted(filters, start, end):
+    """The dossiers the desks of `filters` accepted from `start` until `end`."""
+    queryset = Dossier.objects.filter(received_at__gte=start, received_at__lt=end)
     if filters.agency_ids is not None:
         queryset = queryset.filter(receiving_agency_id__in=sorted(filters.agency_ids))
-    if filters.field is not None:
+    return queryset
+
+
+def register_dossiers(filters, *, every_field=False):
+    """The register's dossiers for `filters`, in the order they were accepted. The time of the
+    transfer to the processing officer comes from a subquery: one query for the whole book.
+    `every_field`: ignore the field filter (the line numbers count every dossier of the book)."""
+    queryset = _accepted(filters, filters.period_start, filters.period_end)
+    if filters.field is not None and not every_field:
         queryset = queryset.filter(procedure__field=filters.field)
     transferred = (
         DossierEvent.objects.filter(dossier=OuterRef("pk"), action="assign")
@@ -107,10 +120,42 @@ def note(dossier, now):
     return "; ".join(parts)
 
 
-def register_rows(queryset, now=None):
+def _book_key(dossier):
+    return dossier.receiving_agency_id, timezone.localtime(dossier.received_at).year
+
+
+def lines_before(filters):
+    """{(desk id, year): lines already in that desk's book of that year before the period} (one
+    query): the numbering of a period goes on from there."""
+    book_start = register_book_start(filters.period_start)
+    if book_start >= filters.period_start:
+        return {}
+    counts = (
+        _accepted(filters, book_start, filters.period_start)
+        .order_by()
+        .values("receiving_agency_id")
+        .annotate(n=Count("pk"))
+    )
+    year = timezone.localtime(book_start).year
+    return {(row["receiving_agency_id"], year): row["n"] for row in counts}
+
+
+def numbered(filters):
+    """(book line number, dossier) for the register of `filters`, in acceptance order. With a field
+    filter every dossier of the period is read, to keep counting the lines of other fields."""
+    counters = lines_before(filters)
+    field_id = filters.field.pk if filters.field is not None else None
+    for dossier in register_dossiers(filters, every_field=True).iterator(chunk_size=2000):
+        key = _book_key(dossier)
+        counters[key] = counters.get(key, 0) + 1
+        if field_id is None or dossier.procedure.field_id == field_id:
+            yield counters[key], dossier
+
+
+def register_rows(filters, now=None):
     """One list of 12 cells per dossier, read in chunks (never the whole period in memory)."""
     now = now or timezone.now()
-    for number, dossier in enumerate(queryset.iterator(chunk_size=2000), start=1):
+    for number, dossier in numbered(filters):
         contact = " / ".join(part for part in (dossier.applicant_address, dossier.applicant_phone) if part)
         yield [
             number,
@@ -144,12 +189,12 @@ def write_xlsx(filters, fileobj, *, issuer=None, now=None):
     for index, width in enumerate(COLUMN_WIDTHS, start=1):
         sheet.column_dimensions[get_column_letter(index)].width = width
     sheet.freeze_panes = "A6"
-    xlsx.append(sheet, [issuer.name.upper() if issuer else ""])
+    xlsx.append(sheet, [issuer.name.upper() if issuer else "", *[""] * (len(COLUMNS) - 2), FORM_NUMBER])
     xlsx.append(sheet, [TITLE])
     xlsx.append(sheet, [period_line(filters)])
     xlsx.append(sheet, list(COLUMNS))
     xlsx.append(sheet, [f"({i})" for i in range(1, len(COLUMNS) + 1)])
-    for row in register_rows(queryset, now):
+    for row in register_rows(filters, now):
         xlsx.append(sheet, row)
     workbook.save(fileobj)
 
@@ -167,8 +212,9 @@ def render_pdf(filters, *, issuer=None, now=None):
         "stats/register_pdf.html",
         {
             "title": TITLE,
+            "form_number": FORM_NUMBER,
             "columns": COLUMNS,
-            "rows": list(register_rows(queryset, now)),
+            "rows": list(register_rows(filters, now)),
             "issuer": issuer,
             "period": period_line(filters),
             "dateline": f"ngày {local:%d} tháng {local:%m} năm {local:%Y}",

@@ -129,3 +129,26 @@ def api_token(user):
     from knox.models import AuthToken
 
     return AuthToken.objects.create(user)[1]
+
+
+def ward_office(**kwargs):
+    """An Office whose centre is a ward's one-stop centre of Thái Nguyên: under the province in the
+    agency tree, but belonging to the ward's People's Committee (its governing body), with its own
+    place name, as the demo agencies are (the printed forms' heading and date line)."""
+    province = Agency.objects.get_or_create(
+        code="000.00.00.H55",
+        defaults={
+            "name": "Ủy ban nhân dân tỉnh Thái Nguyên",
+            "level": Agency.Level.PROVINCE,
+            "place_name": "Thái Nguyên",
+        },
+    )[0]
+    office = Office(**kwargs)
+    office.agency.name = "Trung tâm Phục vụ hành chính công phường Phan Đình Phùng"
+    office.agency.parent = province
+    office.agency.governing_body = "Ủy ban nhân dân phường Phan Đình Phùng"
+    office.agency.place_name = "Phường Phan Đình Phùng"
+    office.agency.address = "Số 1 đường Hoàng Văn Thụ, phường Phan Đình Phùng, tỉnh Thái Nguyên"
+    office.agency.phone = "0208 000 2001"
+    office.agency.save()
+    return office

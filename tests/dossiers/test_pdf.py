@@ -20,8 +20,7 @@ from pypdf import PdfReader
 from dossiers.models import Channel
 from dossiers.pdf import MAX_REMEMBERED_PINS, printable_forms, recall_pin, remember_pin, render_form
 from dossiers.services import close_expired_supplements
-from procedures.models import Agency
-from tests.factories import Office, vn
+from tests.factories import Office, vn, ward_office
 
 MONDAY_9 = vn(2026, 3, 2, 9, 0)  # Monday 2 March 2026, a working day
 DOCUMENTS = [
@@ -96,22 +95,7 @@ WARD_HEADING = "ỦY BAN NHÂN DÂN PHƯỜNG PHAN ĐÌNH PHÙNG"
 
 @pytest.fixture
 def office(db):
-    """A ward's one-stop centre under the province in the agency tree, but belonging to the ward's
-    People's Committee (its governing body), with its own place name."""
-    province = Agency.objects.create(
-        code="000.00.00.H55",
-        name="Ủy ban nhân dân tỉnh Thái Nguyên",
-        level=Agency.Level.PROVINCE,
-        place_name="Thái Nguyên",
-    )
-    office = Office(name="Đăng ký khai sinh")
-    office.agency.name = "Trung tâm Phục vụ hành chính công phường Phan Đình Phùng"
-    office.agency.parent = province
-    office.agency.governing_body = "Ủy ban nhân dân phường Phan Đình Phùng"
-    office.agency.place_name = "Phường Phan Đình Phùng"
-    office.agency.address = "Số 1 đường Hoàng Văn Thụ, phường Phan Đình Phùng, tỉnh Thái Nguyên"
-    office.agency.phone = "0208 000 2001"
-    office.agency.save()
+    office = ward_office(name="Đăng ký khai sinh")
     name_officers(office)
     return office
 
@@ -200,7 +184,7 @@ def test_receipt_reprinted_after_the_period_restarted_shows_the_restart_and_both
     assert len(pages) == 1  # eight documents and the two extra lines still fit
     text = pages[0]
     assert "Thời gian nhận hồ sơ: 09 giờ 00 phút, ngày 02/03/2026" in text
-    assert "Thời gian giải quyết được tính lại từ: 09 giờ 00 phút, ngày 05/03/2026" in text
+    assert "Thời gian giải quyết được tính lại từ 09 giờ 00 phút, ngày 05/03/2026, khi nhận đủ hồ sơ bổ sung" in text
     assert "khoản 5 Điều 19 Nghị định số 118/2025/NĐ-CP" in text
     due = timezone.localtime(dossier.due_at)
     assert f"5. Thời gian trả kết quả giải quyết hồ sơ: {due:%H} giờ {due:%M} phút, ngày {ddmmyyyy(due)}" in text

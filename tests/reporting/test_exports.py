@@ -3,6 +3,7 @@ XLSX and CSV, the register book (Mẫu 05) as XLSX and PDF, the dossiers behind 
 and the page, the API and the XLSX giving the same numbers for the same filters."""
 
 import csv
+import dataclasses
 import io
 import re
 
@@ -16,7 +17,7 @@ from rest_framework.test import APIClient
 
 from procedures.models import Agency, Role
 from reporting import register, stats
-from tests.factories import Office, make_agency, make_user, vn
+from tests.factories import Office, make_agency, make_field, make_procedure, make_user, vn
 
 NOW = vn(2026, 4, 2, 10, 0)
 MARCH = {"from": "2026-03-01", "to": "2026-03-31"}
@@ -236,7 +237,11 @@ def test_the_register_book_xlsx_has_the_columns_of_the_official_form(province, c
     # one waiting for its intake supplement), in the order they were accepted.
     names = [line[4] for line in lines]
     assert names == ["Phạm Thị Sớm", "Đỗ Trực Tuyến", "Hoàng Bưu Điện", "Vũ Rút Lại"]
-    assert [line[0] for line in lines] == [1, 2, 3, 4]
+    # STT is the line of the desk's book of 2026, as printed on each receipt: March goes on from
+    # the dossier accepted in February.
+    by_code = {d.code: d for d in province.dossiers[province.a]}
+    assert [line[0] for line in lines] == [by_code[line[1]].register_number() for line in lines] == [2, 3, 4, 5]
+    assert rows[0][-1] == "Mẫu số 07"
     assert all(line[3] == 1 for line in lines)
     early = lines[0]
     assert early[7] == "08:00 02/03/2026"  # received
@@ -268,6 +273,7 @@ def test_the_register_book_pdf_prints_the_form_and_its_lines(province, client):
     for dossier in accepted_in_march:
         assert dossier.code.replace(" ", "") in compact
     assert "Lê Văn Muộn" not in flat  # accepted in February
+    assert "Mẫu số 07" in flat
 
 
 def test_a_register_pdf_too_long_for_one_document_is_refused_with_a_readable_400(province, client, monkeypatch):
@@ -316,6 +322,30 @@ def test_a_register_book_for_a_day_without_dossiers_is_still_a_valid_file(provin
         pdf = client.get("/thong-ke/so-theo-doi.pdf", {"from": "2026-03-01", "to": "2026-03-01"})
     assert rows[3] == list(register.COLUMNS) and not any(any(row) for row in rows[5:])
     assert "Không có hồ sơ trong kỳ" in PdfReader(io.BytesIO(pdf.content)).pages[0].extract_text()
+
+
+def test_a_register_filtered_by_field_keeps_the_book_numbers_of_the_receipts(province):
+    office = province.a
+    other_field = make_field(code="CT", name="Chứng thực")
+    procedure = make_procedure(name="Chứng thực bản sao", agencies=[office.agency], field=other_field)
+    with time_machine.travel(vn(2026, 3, 20, 9, 0), tick=False):
+        certified, _pin = office.receive(procedure=procedure, applicant_name="Mai Chứng Thực")
+    filters = stats.Filters(
+        start=vn(2026, 3, 1, 0, 0).date(),
+        end=vn(2026, 3, 31, 0, 0).date(),
+        agency=None,
+        field=office.procedure.field,
+        exact=False,
+        agency_ids=frozenset({office.agency.pk}),
+    )
+
+    numbers = [number for number, _dossier in register.numbered(filters)]
+    everything = [number for number, _dossier in register.numbered(dataclasses.replace(filters, field=None))]
+
+    assert certified.code not in {d.code for _n, d in register.numbered(filters)}
+    assert certified.register_number() in everything
+    assert numbers == [n for n in everything if n != certified.register_number()]
+    assert numbers[0] == 2  # after February's line
 
 
 def test_the_register_counts_dossiers_by_the_receiving_desk_and_the_day_on_the_receipt(province):
