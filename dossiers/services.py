@@ -47,13 +47,13 @@ next_code = codes.next_code
 # --- Creating a dossier at the desk ----------------------------------------------------------
 
 
-def _resolve_agencies(actor, procedure, receiving_agency, competent_agency, returning_agency):
+def _resolve_agencies(actor, procedure, receiving_agency, competent_agency, returning_agency, system=False):
     if receiving_agency is None:
         desks = permissions.agencies_with_role(actor, Role.RECEPTION)
         if len(desks) != 1:
             raise ActionInputError({"receiving_agency": [_("Choose the receiving agency.")]})
         receiving_agency = Agency.objects.get(pk=desks[0])
-    if not permissions.has_role(actor, Role.RECEPTION, receiving_agency.pk):
+    if not system and not permissions.has_role(actor, Role.RECEPTION, receiving_agency.pk):
         raise PermissionDenied(_("You are not a reception officer of this agency."))
     implementing = list(procedure.agencies.all())
     if competent_agency is None:
@@ -82,6 +82,7 @@ def dossier_create(
     returning_agency=None,
     missing_documents=None,
     intake_key=None,
+    system=False,
     now=None,
 ):
     """Log a dossier at the desk. Returns `(dossier, pin)`; the PIN is never stored in clear.
@@ -89,6 +90,8 @@ def dossier_create(
     In person or by post the dossier is accepted now (status 2, the period starts). Online
     submissions wait for acceptance (status 1). `missing_documents` (a non-empty list) records an
     incomplete dossier: the one supplement request at intake (Mẫu 02) is issued instead.
+    `system=True` (with `actor=None` and a `receiving_agency`): an online submission received from
+    the national portal (interop.inbound), logged without an officer, so no role is checked.
     """
     now = now or timezone.now()
     if not procedure.published:
@@ -98,7 +101,7 @@ def dossier_create(
     if channel not in Channel.values:
         raise ActionInputError({"channel": [_("Unknown channel.")]})
     receiving_agency, competent_agency, returning_agency = _resolve_agencies(
-        actor, procedure, receiving_agency, competent_agency, returning_agency
+        actor, procedure, receiving_agency, competent_agency, returning_agency, system=system
     )
     missing = [str(m).strip() for m in (missing_documents or []) if str(m).strip()]
     snapshot = procedure_snapshot(procedure)

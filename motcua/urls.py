@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
@@ -20,4 +21,9 @@ urlpatterns = [
     path("", include("procedures.urls")),
     path("", include("dossiers.urls")),
     path("", include("notifications.urls")),
+    path("", include("interop.urls")),
 ]
+
+# The national portal's sandbox (docs/national-portal.md): only when DVCQG_SANDBOX is on.
+if settings.DVCQG_SANDBOX:
+    urlpatterns.append(path("sandbox/dvcqg/", include("interop.sandbox.urls")))
