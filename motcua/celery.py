@@ -3,6 +3,7 @@
 import os
 
 from celery import Celery
+from celery.schedules import crontab
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "motcua.settings")
 
@@ -16,4 +17,8 @@ app.autodiscover_tasks()
 # (`dossiers.tasks.*`) when the tasks moved to notifications/tasks.py.
 app.conf.beat_schedule = {
     "motcua-tick": {"task": "dossiers.tasks.tick", "schedule": 60.0, "options": {"expires": 55}},
+    # The national portal (interop/tasks.py): send the sync rows, fetch new online submissions;
+    # and the nightly catalogue comparison. Both do nothing when DVCQG_URL is empty.
+    "dvcqg-sync": {"task": "interop.tasks.sync", "schedule": 20.0, "options": {"expires": 18}},
+    "dvcqg-catalogue": {"task": "interop.tasks.catalogue", "schedule": crontab(hour=2, minute=30)},
 }

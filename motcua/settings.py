@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "notifications",
     "reporting",
     "ratings",
+    "interop",
 ]
 # The constant-JSON floor of the benchmark (bench/floor_views.py): only bench/settings.py turns it on.
 BENCH_FLOOR = False
@@ -410,6 +411,75 @@ TRANSFER_CUTOFF = time.fromisoformat(env.str("TRANSFER_CUTOFF", default="15:00")
 # ... "at the start (đầu giờ) of the next working day" (Art. 18.2): within this many working
 # minutes of the next working day's opening (60: by 08:30; 0: at the opening itself).
 TRANSFER_NEXT_DAY_MINUTES = env.int("TRANSFER_NEXT_DAY_MINUTES", default=60)
+
+# --- National Public Service Portal (DVCQG, interop/; docs/national-portal.md) -------------
+# The sandbox of the national portal (/sandbox/dvcqg/: its services, fault injection and an OIDC
+# provider with test citizens). Mounted only when on; `make run` turns it on. Never in production.
+DVCQG_SANDBOX = env.bool("DVCQG_SANDBOX", default=False)
+# The national portal's integration endpoint. Empty: no synchronisation (no sync rows are written).
+# With the sandbox on, it defaults to the sandbox at SITE_URL (the Celery worker is another process
+# and reaches it over HTTP).
+DVCQG_URL = env.str("DVCQG_URL", default=f"{SITE_URL}/sandbox/dvcqg" if DVCQG_SANDBOX else "").rstrip("/")
+# The account the province received for the integration, and its unit code (`madonvi`).
+DVCQG_USERNAME = env.str("DVCQG_USERNAME", default="motcua-sandbox" if DVCQG_SANDBOX else "")
+DVCQG_PASSWORD = env.str("DVCQG_PASSWORD", default="sandbox-password" if DVCQG_SANDBOX else "")
+DVCQG_UNIT_CODE = env.str("DVCQG_UNIT_CODE", default="000.00.00.H55")
+# Seconds before a call to the portal is given up (then retried with back-off).
+DVCQG_TIMEOUT = env.float("DVCQG_TIMEOUT", default=10.0)
+# A sync row that failed this many times is marked failed (shown to officers; retried by hand).
+DVCQG_MAX_ATTEMPTS = env.int("DVCQG_MAX_ATTEMPTS", default=15)
+# Back-off between attempts: this many seconds, doubled each time, at most DVCQG_RETRY_MAX_SECONDS.
+DVCQG_RETRY_SECONDS = env.int("DVCQG_RETRY_SECONDS", default=30)
+DVCQG_RETRY_MAX_SECONDS = env.int("DVCQG_RETRY_MAX_SECONDS", default=3600)
+# The shared secret of the portal's webhook (HMAC-SHA256 of the body in X-DVCQG-Signature).
+# Empty: the webhook is closed (new submissions are fetched).
+DVCQG_WEBHOOK_SECRET = env.str("DVCQG_WEBHOOK_SECRET", default="sandbox-webhook-secret" if DVCQG_SANDBOX else "")
+# Citizen sign-in with the national account (OpenID Connect, authorisation-code flow; Authlib).
+# Empty issuer: no sign-in button. With the sandbox on: the sandbox's provider and its client.
+DVCQG_OIDC_ISSUER = env.str(
+    "DVCQG_OIDC_ISSUER", default=f"{SITE_URL}/sandbox/dvcqg/oidc" if DVCQG_SANDBOX else ""
+).rstrip("/")
+DVCQG_OIDC_CLIENT_ID = env.str("DVCQG_OIDC_CLIENT_ID", default="motcua-sandbox" if DVCQG_SANDBOX else "")
+DVCQG_OIDC_CLIENT_SECRET = env.str(
+    "DVCQG_OIDC_CLIENT_SECRET", default="sandbox-client-secret" if DVCQG_SANDBOX else ""
+)
+
+# --- Signed electronic results (signing/; docs/signing.md) ------------------------
+# The back end that signs approved results: "" (results are not signed, as before), "local" (a
+# PKCS#12 file per leader or per agency in SIGNING_LOCAL_KEYSTORE_DIR) or "csc" (a remote-signing
+# service speaking the Cloud Signature Consortium API: VNPT SmartCA, Viettel MySign…).
+RESULT_SIGNING_BACKEND = env.str("RESULT_SIGNING_BACKEND", default="")
+# The `local` back end: <username>.p12 (the leader's own) or <agency code>.p12 (the agency's) in
+# this folder, opened with SIGNING_LOCAL_PASSPHRASE.
+SIGNING_LOCAL_KEYSTORE_DIR = env.str("SIGNING_LOCAL_KEYSTORE_DIR", default=str(VAR_DIR / "signing" / "keystores"))
+SIGNING_LOCAL_PASSPHRASE = env.str("SIGNING_LOCAL_PASSPHRASE", default="")
+# The project's own CSC server (/sandbox/csc/: credentials, the leader's confirmation page, fault
+# injection, a timestamp authority). Mounted only when on; `make run` turns it on. Never in production.
+SIGNING_CSC_SANDBOX = env.bool("SIGNING_CSC_SANDBOX", default=False)
+# The `csc` back end: the service's base URL (…/csc/v1) and the province's API key (Bearer token).
+SIGNING_CSC_URL = env.str(
+    "SIGNING_CSC_URL", default=f"{SITE_URL}/sandbox/csc/csc/v1" if SIGNING_CSC_SANDBOX else ""
+).rstrip("/")
+SIGNING_CSC_API_KEY = env.str("SIGNING_CSC_API_KEY", default="sandbox-api-key" if SIGNING_CSC_SANDBOX else "")
+# Seconds for one HTTP call to the signing service or the TSA.
+SIGNING_HTTP_TIMEOUT = env.float("SIGNING_HTTP_TIMEOUT", default=10.0)
+# Seconds the approval waits for the leader's confirmation on the phone (keep it below the web
+# server's worker timeout, GUNICORN_TIMEOUT), and how often it asks the service meanwhile.
+SIGNING_CONFIRM_TIMEOUT = env.float("SIGNING_CONFIRM_TIMEOUT", default=45.0)
+SIGNING_CONFIRM_POLL_SECONDS = env.float("SIGNING_CONFIRM_POLL_SECONDS", default=1.0)
+# A trusted timestamp authority (RFC 3161); empty: the signing time is the signer's clock (PAdES B-B).
+SIGNING_TSA_URL = env.str("SIGNING_TSA_URL", default="")
+# PEM files of the root certificates a result's signature must chain to (the national root CA…).
+SIGNING_TRUST_ROOTS = env.list("SIGNING_TRUST_ROOTS", default=[])
+# The font of the visible signature block (it needs every Vietnamese glyph).
+SIGNING_STAMP_FONT = env.str("SIGNING_STAMP_FONT", default="/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
+# How long the citizen's download link of a signed result (lookup's `result_url`) stays valid.
+SIGNING_RESULT_LINK_SECONDS = env.int("SIGNING_RESULT_LINK_SECONDS", default=24 * 3600)
+# The sandbox: where it keeps its CA, and what it does (faults: "", "down", "refuse", "slow";
+# auto-confirm after this many seconds, 0: wait for the confirmation page).
+SIGNING_SANDBOX_DIR = env.str("SIGNING_SANDBOX_DIR", default=str(VAR_DIR / "signing" / "sandbox"))
+SIGNING_SANDBOX_FAULT = env.str("SIGNING_SANDBOX_FAULT", default="")
+SIGNING_SANDBOX_AUTO_CONFIRM_SECONDS = env.float("SIGNING_SANDBOX_AUTO_CONFIRM_SECONDS", default=0)
 
 # --- Logging ----------------------------------------------------------------------
 # Every handler masks ID numbers, phone numbers and PINs (motcua/log_privacy.py), including

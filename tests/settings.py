@@ -18,6 +18,10 @@ os.environ.setdefault("MEDIA_ROOT", tempfile.mkdtemp(prefix="motcua-test-media-"
 # Leaders' mandatory two-factor login is exercised in tests/accounts (which turn it on).
 os.environ.setdefault("REQUIRE_2FA_FOR_LEADERS", "0")
 os.environ.setdefault("REQUIRE_2FA_FOR_STAFF", "0")
+# The national portal's sandbox is mounted (tests/interop point the client at it on a live
+# server); synchronisation itself stays off unless a test sets DVCQG_URL.
+os.environ.setdefault("DVCQG_SANDBOX", "1")
+os.environ.setdefault("DVCQG_URL", "")
 
 from motcua.settings import *  # noqa: E402,F403
 
