@@ -4,8 +4,11 @@ one officer per role and a dossier brought to "processing" through the real serv
 from types import SimpleNamespace
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 
-from procedures.models import Role
+from dossiers.attachments import add_attachment
+from notifications.models import Notification, NotificationChannel
+from procedures.models import RequiredDocument, Role
 from tests.factories import Office, api_token, make_user
 
 
@@ -34,3 +37,26 @@ def all_rounder(office, username="daniang"):
     for role in (Role.SPECIALIST, Role.LEADER):
         user.memberships.create(agency=office.agency, role=role)
     return user
+
+
+@pytest.fixture
+def world(offices, client):
+    """Objects of both agencies: dossiers (from `offices`), an attachment and a notification each."""
+    pdf = b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog >>\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n"
+    for office in (offices.own, offices.other):
+        office.attachment = add_attachment(
+            dossier=office.dossier,
+            uploaded_file=SimpleUploadedFile("to-khai.pdf", pdf),
+            actor=office.reception,
+        )
+        office.notification = Notification.objects.create(
+            dedupe_key=f"matrix-{office.agency.code}",
+            kind="test",
+            channel=NotificationChannel.IN_APP,
+            dossier=office.dossier,
+            recipient=office.specialist,
+            subject=f"Hồ sơ {office.dossier.code}",
+            body=office.dossier.applicant_name,
+        )
+        office.document = RequiredDocument.objects.filter(procedure=office.procedure).first()
+    return offices

@@ -18,10 +18,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from dossiers.attachments import add_attachment
 from dossiers.models import Dossier
-from notifications.models import Notification, NotificationChannel
-from procedures.models import RequiredDocument
+from notifications.models import Notification
 
 from .conftest import token_for
 
@@ -150,29 +148,6 @@ def test_rules_name_only_existing_endpoints():
 
 
 # --- The matrix ----------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def world(offices, client):
-    """Objects of both agencies: dossiers (from `offices`), an attachment and a notification each."""
-    pdf = b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog >>\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n"
-    for office in (offices.own, offices.other):
-        office.attachment = add_attachment(
-            dossier=office.dossier,
-            uploaded_file=SimpleUploadedFile("to-khai.pdf", pdf),
-            actor=office.reception,
-        )
-        office.notification = Notification.objects.create(
-            dedupe_key=f"matrix-{office.agency.code}",
-            kind="test",
-            channel=NotificationChannel.IN_APP,
-            dossier=office.dossier,
-            recipient=office.specialist,
-            subject=f"Hồ sơ {office.dossier.code}",
-            body=office.dossier.applicant_name,
-        )
-        office.document = RequiredDocument.objects.filter(procedure=office.procedure).first()
-    return offices
 
 
 def user_for(world, role):

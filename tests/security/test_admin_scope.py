@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import AuditEntry
-from notifications.models import Notification, NotificationChannel, Reminder
+from notifications.models import Notification, Reminder
 
 VIEW = [
     "dossiers.view_dossier",
@@ -28,25 +28,17 @@ VIEW = [
 
 
 @pytest.fixture
-def staff(offices):
+def staff(world):
     """The own office's reception officer, made staff with view permissions only."""
+    offices = world
     user = offices.own.reception
     user.is_staff = True
     user.save()
     for dotted in VIEW:
         app_label, codename = dotted.split(".")
         user.user_permissions.add(Permission.objects.get(content_type__app_label=app_label, codename=codename))
-    for office in (offices.own, offices.other):
+    for office in (offices.own, offices.other):  # `world` gave each a notification and an attachment
         Reminder.objects.create(dossier=office.dossier, kind="due_soon", threshold="x", created_at=timezone.now())
-        Notification.objects.create(
-            dedupe_key=f"admin-scope-{office.agency.code}",
-            kind="test",
-            channel=NotificationChannel.IN_APP,
-            dossier=office.dossier,
-            recipient=office.specialist,
-            subject=f"Hồ sơ {office.dossier.code}",
-            body=office.dossier.applicant_name,
-        )
         AuditEntry.record(AuditEntry.Kind.LOGIN, user=office.specialist)
         LogEntry.objects.log_action(
             user_id=office.specialist.pk,

@@ -19,7 +19,6 @@ from .test_access_matrix import (
     endpoints,
     rule_for,
     url_for,
-    world,  # noqa: F401 (the fixture: objects of both agencies)
 )
 
 ROOT = Path(__file__).resolve().parents[2]
