@@ -309,6 +309,23 @@ def test_agency_cannot_be_placed_under_its_own_sub_agency(client_en, catalogue):
     assert province.parent is None
 
 
+def test_agency_admin_edits_the_governing_body_and_place_name_printed_on_the_forms(client_en, catalogue):
+    commune = catalogue["commune"]
+    url = reverse("admin:procedures_agency_change", args=[commune.pk])
+    page = client_en.get(url)
+    assert "Printed forms" in page.content.decode()
+    data = form_data(page, "agency_form")
+    data["governing_body"] = ["Ủy ban nhân dân xã Mường Phăng"]
+    data["place_name"] = ["Mường Phăng"]
+
+    response = client_en.post(url, data)
+
+    assert response.status_code == 302
+    commune.refresh_from_db()
+    assert commune.heading_parent == "Ủy ban nhân dân xã Mường Phăng"  # no longer the province's name
+    assert commune.dateline_place == "Mường Phăng"
+
+
 # --- Users and their roles -------------------------------------------------------------------------
 
 

@@ -50,7 +50,9 @@ def snapshot():
         },
         "procedures": sorted(Procedure.objects.values_list("code", "version", "updated_at")),
         "agencies": sorted(
-            Agency.objects.values_list("code", "name", "parent__code", "level", "address", "phone", "email")
+            Agency.objects.values_list(
+                "code", "name", "parent__code", "level", "governing_body", "place_name", "address", "phone", "email"
+            )
         ),
         "steps": sorted(
             WorkflowStep.objects.values_list("id", "procedure__code", "position", "name", "role", "time_share")
@@ -61,6 +63,18 @@ def snapshot():
         ),
         "memberships": sorted(Membership.objects.values_list("user__username", "agency__code", "role")),
     }
+
+
+def test_seed_gives_the_demo_agencies_the_heading_and_place_name_of_their_forms():
+    seed()
+    commune = Agency.objects.get(code=first_commune_code())
+    department = Agency.objects.filter(level=Agency.Level.DEPARTMENT).first()
+    # A ward's centre belongs to the ward's People's Committee, not to the province above it in the tree.
+    assert commune.heading_parent.startswith("Ủy ban nhân dân phường")
+    assert commune.parent.level == Agency.Level.PROVINCE
+    assert commune.dateline_place and commune.dateline_place != commune.parent.place_name
+    assert department.heading_parent == "Ủy ban nhân dân tỉnh Thái Nguyên"
+    assert department.dateline_place == "Thái Nguyên"  # inherited from the province
 
 
 def test_seed_loads_at_least_60_published_procedures_in_at_least_8_fields():
