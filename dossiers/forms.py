@@ -12,13 +12,22 @@ from django.utils.translation import gettext_lazy as _
 
 from procedures.search import MAX_QUERY_LENGTH
 
-from .models import Channel
+from .models import SEARCH_MAX_LENGTH, Channel
 from .selectors import DEFAULT_QUEUE, QUEUES
 
-ID_NUMBER_RE = re.compile(r"^(\d{9}|\d{12})$")
+# The personal identification number of the chip-based citizen ID card (CCCD, 12 digits; the
+# 9-digit CMND is no longer valid since 1 January 2025), or a foreigner's passport number.
+CITIZEN_ID_RE = re.compile(r"^\d{12}$")
+PASSPORT_RE = re.compile(r"^(?=.*[A-Z])[A-Z0-9]{6,20}$")
 # Mobile numbers 03x, 05x, 07x, 08x, 09x (10 digits) and landlines 02xx… (11 digits).
 PHONE_RE = re.compile(r"^0(?:[35789]\d{8}|2\d{9})$")
 CODE_MAX_LENGTH = 64
+# How the applicant receives the result (the receipt's "Cách thức nhận kết quả").
+RETURN_METHODS = [
+    (Channel.IN_PERSON, _("At the desk")),
+    (Channel.POST, _("By post")),
+    (Channel.ONLINE, _("Online")),
+]
 
 
 def normalise_phone(value):
@@ -81,11 +90,11 @@ class ReceptionForm(forms.Form):
         widget=forms.TextInput(attrs={"autocomplete": "off", "autocapitalize": "words"}),
     )
     applicant_id_number = forms.CharField(
-        label=_("ID card number"),
+        label=_("Personal ID number (CCCD) or passport"),
         required=False,
         max_length=20,
-        help_text=_("9 or 12 digits."),
-        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
+        help_text=_("The 12 digits of the citizen ID card; for a foreigner, the passport number."),
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false", "autocapitalize": "characters"}),
     )
     applicant_phone = forms.CharField(
         label=_("Phone"),
@@ -98,6 +107,13 @@ class ReceptionForm(forms.Form):
     applicant_address = forms.CharField(label=_("Address"), required=False, max_length=500)
     channel = forms.ChoiceField(
         label=_("Channel"), choices=Channel.choices, initial=Channel.IN_PERSON, widget=forms.RadioSelect
+    )
+    return_method = forms.ChoiceField(
+        label=_("How the result is received"),
+        choices=RETURN_METHODS,
+        initial=Channel.IN_PERSON,
+        required=False,
+        widget=forms.RadioSelect,
     )
     documents = forms.TypedMultipleChoiceField(
         label=_("Documents received"), coerce=int, required=False, widget=forms.CheckboxSelectMultiple
@@ -112,6 +128,13 @@ class ReceptionForm(forms.Form):
     attachments = MultipleFileField(
         label=_("Scanned documents"), help_text=_("Optional. PDF or images; you can select several files.")
     )
+    # Set by the officer after the form warned that a required document is not ticked.
+    confirm_incomplete = forms.BooleanField(
+        label=_("Accept anyway: I checked that the dossier is complete without the unticked required documents"),
+        required=False,
+    )
+    # "Accept and forward to …": the specialist the dossier goes to right after acceptance.
+    forward_to = forms.TypedChoiceField(label=_("Then forward to"), coerce=int, required=False, empty_value=None)
     # One key per rendered form (services.dossier_receive): a double submit creates one dossier.
     intake_key = forms.RegexField(regex=r"^[0-9a-f]{32}$", required=False, widget=forms.HiddenInput)
     # Not named "submit": a control with that name hides the DOM form.submit() method.
@@ -122,9 +145,12 @@ class ReceptionForm(forms.Form):
         widget=forms.HiddenInput,
     )
 
-    def __init__(self, *args, documents=(), desks=(), **kwargs):
+    def __init__(self, *args, documents=(), desks=(), specialists=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.document_specs = list(documents)
+        self.fields["forward_to"].choices = [("", _("Nobody yet (forward later)"))] + [
+            (user.pk, user.get_full_name() or user.get_username()) for user in specialists
+        ]
         self.fields["documents"].choices = [(i, doc["name"]) for i, doc in enumerate(self.document_specs)]
         if not self.is_bound:
             self.initial.setdefault("intake_key", uuid.uuid4().hex)
@@ -146,9 +172,17 @@ class ReceptionForm(forms.Form):
         return name
 
     def clean_applicant_id_number(self):
-        value = re.sub(r"\s", "", self.cleaned_data["applicant_id_number"])
-        if value and not ID_NUMBER_RE.match(value):
-            raise forms.ValidationError(_("An ID number has 9 or 12 digits."))
+        value = re.sub(r"[\s.\-]", "", self.cleaned_data["applicant_id_number"]).upper()
+        if not value or CITIZEN_ID_RE.match(value):
+            return value
+        if value.isdigit():
+            if len(value) == 9:
+                raise forms.ValidationError(
+                    _("The 9-digit ID card (CMND) is no longer valid: enter the 12-digit personal ID number.")
+                )
+            raise forms.ValidationError(_("A personal ID number has 12 digits."))
+        if not PASSPORT_RE.match(value):
+            raise forms.ValidationError(_("Enter 12 digits, or a passport number (letters and digits)."))
         return value
 
     def clean_applicant_phone(self):
@@ -166,7 +200,28 @@ class ReceptionForm(forms.Form):
             raise forms.ValidationError(
                 _("Every document is ticked: untick the missing ones or list them under “Other missing items”.")
             )
+        if not self.wants_supplement and self.unticked_required() and not data.get("confirm_incomplete"):
+            self.needs_confirmation = True
+            self.add_error(
+                "confirm_incomplete",
+                _(
+                    "Required documents are not ticked: %(names)s. Tick them if you have checked them, "
+                    "request a supplement, or confirm that you accept the dossier anyway."
+                )
+                % {"names": "; ".join(self.unticked_required())},
+            )
         return data
+
+    needs_confirmation = False
+
+    def unticked_required(self):
+        """Names of the documents required in every case that are not ticked."""
+        ticked = set(self.cleaned_data.get("documents") or [])
+        return [
+            doc["name"]
+            for index, doc in enumerate(self.document_specs)
+            if doc.get("required", True) and index not in ticked
+        ]
 
     def checklist(self):
         """The checklist rows for the template, keeping what was ticked before a failed POST."""
@@ -177,6 +232,7 @@ class ReceptionForm(forms.Form):
                 "name": doc["name"],
                 "originals": doc.get("originals", 0),
                 "copies": doc.get("copies", 0),
+                "required": doc.get("required", True),
                 "checked": str(index) in ticked,
             }
             for index, doc in enumerate(self.document_specs)
@@ -190,6 +246,7 @@ class ReceptionForm(forms.Form):
                 "name": doc["name"],
                 "originals": doc.get("originals", 0),
                 "copies": doc.get("copies", 0),
+                "required": doc.get("required", True),
                 "received": index in ticked,
             }
             for index, doc in enumerate(self.document_specs)
@@ -198,7 +255,9 @@ class ReceptionForm(forms.Form):
     def missing_documents(self):
         """Unticked documents plus the extra lines of the note (supplement requests only)."""
         ticked = set(self.cleaned_data.get("documents") or [])
-        unticked = [doc["name"] for i, doc in enumerate(self.document_specs) if i not in ticked]
+        unticked = [
+            doc["name"] for i, doc in enumerate(self.document_specs) if i not in ticked and doc.get("required", True)
+        ]
         return unticked + split_lines(self.cleaned_data.get("note"))
 
     @property
@@ -215,15 +274,16 @@ class QueueForm(forms.Form):
         error_messages={"invalid_choice": _("Unknown queue.")},
     )
     after = forms.CharField(required=False, max_length=200)
+    # The search box: a full code opens the dossier; anything else searches (DossierQuerySet.search).
     code = forms.CharField(
-        label=_("Dossier code"),
+        label=_("Find a dossier"),
         required=False,
-        max_length=CODE_MAX_LENGTH,
-        error_messages={"max_length": _("A dossier code has at most %(limit_value)d characters.")},
+        max_length=SEARCH_MAX_LENGTH,
+        error_messages={"max_length": _("Type at most %(limit_value)d characters.")},
     )
 
     def clean_q(self):
         return self.cleaned_data["q"] or DEFAULT_QUEUE
 
     def clean_code(self):
-        return "".join(self.cleaned_data["code"].split())
+        return " ".join(self.cleaned_data["code"].split())

@@ -22,6 +22,13 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.roles import visible_agency_ids
 from procedures.models import Agency, Procedure
+from procedures.text import fold
+
+# Officers' search (`DossierQuerySet.search`): at most this many characters, at least this many
+# for a part of a name or a code.
+SEARCH_MAX_LENGTH = 100
+SEARCH_MIN_LENGTH = 3
+_PHONE_PUNCTUATION = str.maketrans("", "", " .-()")
 
 
 class Status(models.IntegerChoices):
@@ -139,6 +146,32 @@ class DossierQuerySet(models.QuerySet):
         acceptance (both unique; printed receipts and links with either keep working)."""
         return self.filter(Q(code=code) | Q(provisional_code=code))
 
+    def search(self, text):
+        """Dossiers an officer finds by what the applicant tells them: a name or part of it (with
+        or without diacritics), a phone number (any spacing, +84), an ID or passport number, or
+        part of the code. Index-friendly: exact equality on the phone and ID columns, a
+        `LIKE '%…%'` on the folded name and on the code (trigram indexes on PostgreSQL, migration
+        0013). Apply it after `visible_to(user)`: it never widens the scope."""
+        text = " ".join(str(text or "").split())[:SEARCH_MAX_LENGTH]
+        if not text:
+            return self.none()
+        compact = text.translate(_PHONE_PUNCTUATION)
+        phone = compact
+        if phone.startswith("+84"):
+            phone = "0" + phone[3:]
+        elif phone.startswith("84") and len(phone) in (11, 12):
+            phone = "0" + phone[2:]
+        lookup = Q(applicant_id_number=compact.upper())
+        if phone.isdigit():
+            lookup |= Q(applicant_phone=phone)
+        if len(text) >= SEARCH_MIN_LENGTH:
+            folded = fold(text)
+            code = text.replace(" ", "").upper()
+            lookup |= Q(code__contains=code) | Q(provisional_code__contains=code)
+            if not compact.isdigit():
+                lookup |= Q(applicant_folded__contains=folded)
+        return self.filter(lookup)
+
     def open(self):
         return self.filter(status__in=OPEN_STATUSES)
 
@@ -204,6 +237,8 @@ class Dossier(models.Model):
         Agency, verbose_name=_("returning agency"), on_delete=models.PROTECT, related_name="+"
     )
     applicant_name = models.CharField(_("applicant name"), max_length=255)
+    # fold(applicant_name), kept by save(): the officers' search by name without diacritics.
+    applicant_folded = models.CharField(max_length=255, blank=True, default="", editable=False)
     applicant_id_number = models.CharField(_("ID number"), max_length=20, blank=True)
     applicant_phone = models.CharField(_("phone"), max_length=20, blank=True)
     applicant_email = models.EmailField(_("e-mail"), blank=True)
@@ -307,6 +342,15 @@ class Dossier(models.Model):
                 condition=Q(status__in=[1, 2, 4, 5, 6, 9]),
             ),
             models.Index(fields=["submitted_at", "id"], name="dossier_submitted_idx"),
+            # The officers' search (DossierQuerySet.search): phone and ID number by equality.
+            models.Index(
+                fields=["applicant_phone"], name="dossier_applicant_phone_idx", condition=~Q(applicant_phone="")
+            ),
+            models.Index(
+                fields=["applicant_id_number"],
+                name="dossier_applicant_id_idx",
+                condition=~Q(applicant_id_number=""),
+            ),
             # The reminder scan's corrections and fee remittances still to do (few rows).
             models.Index(
                 fields=["correction_due_at"],
@@ -322,6 +366,13 @@ class Dossier(models.Model):
 
     def __str__(self):
         return self.code
+
+    def save(self, *args, **kwargs):
+        self.applicant_folded = fold(self.applicant_name)[:255]
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "applicant_name" in update_fields:
+            kwargs["update_fields"] = set(update_fields) | {"applicant_folded"}
+        super().save(*args, **kwargs)
 
     def get_absolute_url(self):
         return reverse("dossiers:detail", args=[self.code])

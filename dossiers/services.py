@@ -32,6 +32,7 @@ __all__ = [
     "dossier_act",
     "dossier_create",
     "dossier_receive",
+    "dossier_reissue_pin",
     "next_code",
     "procedure_snapshot",
 ]
@@ -47,6 +48,14 @@ next_code = codes.next_code
 # --- Creating a dossier at the desk ----------------------------------------------------------
 
 
+def default_competent_agency(procedure, receiving_agency, implementing=None):
+    """The agency that handles a dossier of `procedure` received at `receiving_agency`: the desk's
+    own agency when it implements the procedure, else (boundary-free intake) the first that does."""
+    implementing = list(procedure.agencies.all()) if implementing is None else implementing
+    local = not implementing or receiving_agency in implementing
+    return receiving_agency if local else implementing[0]
+
+
 def _resolve_agencies(actor, procedure, receiving_agency, competent_agency, returning_agency, system=False):
     if receiving_agency is None:
         desks = permissions.agencies_with_role(actor, Role.RECEPTION)
@@ -57,9 +66,7 @@ def _resolve_agencies(actor, procedure, receiving_agency, competent_agency, retu
         raise PermissionDenied(_("You are not a reception officer of this agency."))
     implementing = list(procedure.agencies.all())
     if competent_agency is None:
-        # Boundary-free intake: a desk may receive for another competent agency.
-        local = not implementing or receiving_agency in implementing
-        competent_agency = receiving_agency if local else implementing[0]
+        competent_agency = default_competent_agency(procedure, receiving_agency, implementing)
     elif implementing and competent_agency not in implementing:
         raise ActionInputError({"competent_agency": [_("This agency does not handle this procedure.")]})
     return receiving_agency, competent_agency, returning_agency or receiving_agency
@@ -83,6 +90,7 @@ def dossier_create(
     missing_documents=None,
     intake_key=None,
     system=False,
+    return_method="",
     now=None,
 ):
     """Log a dossier at the desk. Returns `(dossier, pin)`; the PIN is never stored in clear.
@@ -100,6 +108,8 @@ def dossier_create(
         raise ActionInputError({"applicant_name": [_("This field is required.")]})
     if channel not in Channel.values:
         raise ActionInputError({"channel": [_("Unknown channel.")]})
+    if return_method and return_method not in Channel.values:
+        raise ActionInputError({"return_method": [_("Unknown return method.")]})
     receiving_agency, competent_agency, returning_agency = _resolve_agencies(
         actor, procedure, receiving_agency, competent_agency, returning_agency, system=system
     )
@@ -127,6 +137,9 @@ def dossier_create(
             channel=channel,
             documents=documents or [],
             note=note or "",
+            # How the applicant asked to receive the result (the receipt ticks it); the return
+            # action records how it was actually handed over.
+            return_method=return_method or "",
             submitted_at=now,
             intake_key=intake_key or None,
             created_by=actor,
@@ -161,9 +174,13 @@ def dossier_create(
     return dossier, pin
 
 
-def dossier_receive(*, actor, procedure, files=(), intake_key=None, **fields):
+def dossier_receive(*, actor, procedure, files=(), intake_key=None, forward_to=None, **fields):
     """The desk's reception: the dossier (`dossier_create`, same keyword arguments) and its scanned
     documents in one transaction; a rejected file leaves nothing behind. Returns `(dossier, pin)`.
+
+    `forward_to` (a specialist, or their id): "accept and forward" — an accepted dossier is
+    assigned to them (`dossier_act` "assign") in the same transaction; a refused assignment
+    leaves no dossier behind.
 
     `intake_key` is the reception form's one-time key: when a dossier was already created with it
     (a double submit, a retried request, even concurrently: the key is unique), that dossier is
@@ -174,6 +191,11 @@ def dossier_receive(*, actor, procedure, files=(), intake_key=None, **fields):
             dossier, pin = dossier_create(actor=actor, procedure=procedure, intake_key=intake_key, **fields)
             for uploaded in files:
                 attachments.add_attachment(dossier=dossier, uploaded_file=uploaded, actor=actor)
+            if forward_to and dossier.status == Status.RECEIVED:
+                assignee = getattr(forward_to, "pk", forward_to)
+                dossier = dossier_act(
+                    dossier=dossier, actor=actor, action="assign", assignee=str(assignee), now=fields.get("now")
+                )
     except IntegrityError:
         existing = Dossier.objects.filter(intake_key=intake_key).first() if intake_key else None
         if existing is None:
@@ -183,6 +205,42 @@ def dossier_receive(*, actor, procedure, files=(), intake_key=None, **fields):
             raise ActionInputError({"__all__": [message]}) from None
         return existing, None
     return dossier, pin
+
+
+# --- A new PIN at the desk ----------------------------------------------------------------
+
+# Who may reissue the lookup PIN: the desk that received the dossier or returns its result.
+PIN_DESKS = ((Role.RECEPTION, "receiving"), (Role.RECEPTION, "returning"))
+
+
+def may_reissue_pin(user, dossier):
+    return permissions.may_take(user, dossier, PIN_DESKS)
+
+
+def dossier_reissue_pin(*, dossier, actor, now=None):
+    """A new lookup PIN for an applicant who lost theirs (checked at the desk). The old PIN stops
+    working at once (only the new one's hash is kept); a `reissue_pin` DossierEvent records who
+    and when. Returns `(dossier, pin)`: the PIN is shown once and printed on a new receipt.
+    Not a transition: the status and the clock do not change, and the listeners are not told."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        locked = Dossier.objects.select_for_update(of=("self",)).get(pk=dossier.pk)
+        if not may_reissue_pin(actor, locked):
+            raise PermissionDenied(_("Only the reception desk of this dossier can issue a new PIN."))
+        pin = make_pin()
+        locked.pin_hash = hash_pin(locked.pin_key, pin)
+        locked.save(update_fields=["pin_hash", "updated_at"])
+        DossierEvent.objects.create(
+            dossier=locked,
+            actor=actor,
+            action="reissue_pin",
+            from_status=locked.status,
+            to_status=locked.status,
+            from_stage=locked.stage,
+            to_stage=locked.stage,
+            created_at=now,
+        )
+    return locked, pin
 
 
 # --- The transition service ---------------------------------------------------------------

@@ -17,6 +17,7 @@ urlpatterns = [
     path("can-bo/ho-so/<str:code>/", views.detail, name="detail"),
     path("can-bo/ho-so/<str:code>/bien-nhan/", views.receipt, name="receipt"),
     path("can-bo/ho-so/<str:code>/hanh-dong/<slug:action>/", views.act, name="act"),
+    path("can-bo/ho-so/<str:code>/cap-lai-pin/", views.reissue_pin, name="reissue_pin"),
     path("can-bo/ho-so/<str:code>/in/<slug:form>.pdf", pdf.form_pdf, name="pdf"),
     path("can-bo/tep/<int:pk>/", views.attachment_download, name="attachment"),
 ]

@@ -24,6 +24,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from accounts import roles as permissions
+from procedures.deadlines import compute_due_at
 from procedures.models import Agency, Procedure, Role
 from procedures.search import QueryTooLong, search_procedures
 
@@ -34,8 +35,11 @@ from .services import (
     ActionInputError,
     WorkflowConflict,
     available_actions,
+    default_competent_agency,
     dossier_act,
     dossier_receive,
+    dossier_reissue_pin,
+    may_reissue_pin,
     procedure_snapshot,
 )
 
@@ -50,7 +54,7 @@ QUEUE_LABELS = {
     "supplement": gettext_lazy("Awaiting supplement"),
 }
 # The inputs each action parameter reads from the POST body.
-ACTION_PARAMS = ("assignee", "missing_documents", "result", "new_due_at", "collected_by", "method")
+ACTION_PARAMS = ("assignee", "missing_documents", "result", "new_due_at", "collected_by", "method", "documents")
 
 
 def forbidden(request, message=None):
@@ -126,10 +130,7 @@ def workspace(request):
     data = form.cleaned_data
     name = data["q"]
     if data["code"]:
-        found = Dossier.objects.visible_to(request.user).filter(code__iexact=data["code"]).first()
-        if found is not None:
-            return redirect(found)
-        form.add_error("code", _("No dossier with this code is visible to you."))
+        return search_results(request, form, context)
     context.update(queue=name, queue_label=QUEUE_LABELS[name], tabs=queue_tabs(name, {}))
     try:
         items, next_cursor = selectors.keyset_page(selectors.queue(request.user, name, now), data["after"])
@@ -143,6 +144,33 @@ def workspace(request):
         next_cursor=next_cursor,
         tabs=queue_tabs(name, selectors.queue_counts(request.user, now, cap=COUNT_CAP)),
         is_later_page=bool(data["after"]),
+    )
+    return render(request, "dossiers/workspace.html", context)
+
+
+# The search shows at most this many dossiers (newest first); the officer types more to narrow it.
+SEARCH_LIMIT = 50
+
+
+def search_results(request, form, context):
+    """The workspace's search box: a full code opens that dossier; otherwise the dossiers in the
+    officer's scope whose applicant name, phone, ID number or code match (`Dossier.objects.search`)."""
+    text = form.cleaned_data["code"]
+    visible = Dossier.objects.visible_to(request.user)
+    exact = visible.with_code(text.replace(" ", "").upper()).first() if " " not in text.strip() else None
+    if exact is not None:
+        return redirect(exact)
+    matches = visible.search(text).select_related(*selectors.LIST_RELATED).order_by("-submitted_at", "-id")
+    found = list(matches[: SEARCH_LIMIT + 1])
+    now = timezone.now()
+    for dossier in found[:SEARCH_LIMIT]:
+        dossier.overdue_now = dossier.is_overdue(now)
+    context.update(
+        searching=True,
+        search_text=text,
+        dossiers=found[:SEARCH_LIMIT],
+        search_truncated=len(found) > SEARCH_LIMIT,
+        search_limit=SEARCH_LIMIT,
     )
     return render(request, "dossiers/workspace.html", context)
 
@@ -244,9 +272,37 @@ def receive(request):
     documents = procedure_snapshot(procedure)["documents"]
     context.update(
         procedure=procedure,
-        form=ReceptionForm(initial={"procedure": procedure.code}, documents=documents, desks=desks),
+        form=ReceptionForm(
+            initial={"procedure": procedure.code},
+            documents=documents,
+            desks=desks,
+            specialists=forwardable_specialists(procedure, desks),
+        ),
+        **reception_preview(procedure),
     )
     return render(request, "dossiers/receive.html", context)
+
+
+def forwardable_specialists(procedure, desks):
+    """The specialists an accepted dossier of `procedure` can be forwarded to from these desks
+    (those of its competent agency: `services.default_competent_agency`)."""
+    implementing = list(procedure.agencies.all())
+    agency_ids = {default_competent_agency(procedure, desk, implementing).pk for desk in desks}
+    User = get_user_model()
+    return list(
+        User.objects.filter(is_active=True, memberships__role=Role.SPECIALIST, memberships__agency_id__in=agency_ids)
+        .distinct()
+        .order_by("first_name", "last_name", "username")
+    )
+
+
+def reception_preview(procedure):
+    """What the reception form shows before saving: the appointment date if accepted now (the page
+    refreshes it from `GET /api/v1/procedures/<code>/due-date/`)."""
+    return {
+        "due_preview": compute_due_at(timezone.now(), procedure.processing_days, cutoff=procedure.same_day_cutoff),
+        "due_preview_url": reverse("procedure-due-date", args=[procedure.code]),
+    }
 
 
 def receive_post(request, desks, procedures, context):
@@ -258,8 +314,9 @@ def receive_post(request, desks, procedures, context):
             pick.add_error("procedure", _("Choose a procedure from the list (type its name or code)."))
         return render(request, "dossiers/receive.html", context, status=400)
     documents = procedure_snapshot(procedure)["documents"]
-    form = ReceptionForm(request.POST, request.FILES, documents=documents, desks=desks)
-    context.update(procedure=procedure, form=form)
+    specialists = forwardable_specialists(procedure, desks)
+    form = ReceptionForm(request.POST, request.FILES, documents=documents, desks=desks, specialists=specialists)
+    context.update(procedure=procedure, form=form, **reception_preview(procedure))
     if not form.is_valid():
         return render(request, "dossiers/receive.html", context, status=400)
 
@@ -292,6 +349,8 @@ def receive_post(request, desks, procedures, context):
             note="" if form.wants_supplement else data["note"],
             receiving_agency=desk,
             missing_documents=form.missing_documents() if form.wants_supplement else None,
+            return_method=data.get("return_method") or "",
+            forward_to=None if form.wants_supplement else data.get("forward_to"),
         )
     except ActionInputError as exc:
         for field, errors in exc.errors.items():
@@ -312,8 +371,16 @@ def receive_post(request, desks, procedures, context):
             _("Dossier %(code)s logged as incomplete: give the applicant the supplement request.")
             % {"code": dossier.code},
         )
+    elif dossier.assignee_id:
+        messages.success(
+            request,
+            _("Dossier %(code)s is received and forwarded to %(name)s. Print the receipt for the applicant.")
+            % {"code": dossier.code, "name": dossier.assignee.get_full_name() or dossier.assignee.get_username()},
+        )
     else:
-        messages.success(request, _("Dossier %(code)s received.") % {"code": dossier.code})
+        messages.success(
+            request, _("Dossier %(code)s is received. Print the receipt for the applicant.") % {"code": dossier.code}
+        )
     return redirect("dossiers:receipt", code=dossier.code)
 
 
@@ -368,6 +435,14 @@ def action_forms(request, dossier, names, *, errors=None, failed=None):
         if name == failed:
             item["errors"] = errors or {}
             item["values"] = {key: request.POST.get(key, "") for key in ("comment", *ACTION_PARAMS)}
+            item["values"]["documents"] = request.POST.getlist("documents")
+        if "documents" in spec.params:
+            ticked = set(item["values"].get("documents") or ())
+            item["documents"] = [
+                {"index": index, "name": doc.get("name", ""), "checked": str(index) in ticked}
+                for index, doc in enumerate(dossier.documents or [])
+                if isinstance(doc, dict) and not doc.get("received")
+            ]
         rendered.append(item)
     return rendered
 
@@ -406,6 +481,7 @@ def render_detail(request, dossier, *, status=200, errors=None, failed=None, con
         send_back=by_name.get("send_back"),
         other_actions=[a for a in actions if a["name"] not in ("approve", "send_back")],
         printable_forms=pdf.printable_forms(dossier, events),
+        may_reissue_pin=may_reissue_pin(request.user, dossier),
         overdue=dossier.is_overdue(now),
         conflict=conflict,
         channels=Channel.choices,
@@ -428,6 +504,8 @@ def action_params(spec, post):
     for key in spec.params:
         if key == "missing_documents":
             params[key] = [line.strip() for line in post.get(key, "").splitlines() if line.strip()]
+        elif key == "documents":
+            params[key] = post.getlist(key)
         else:
             params[key] = post.get(key, "").strip()
     return params
@@ -461,6 +539,22 @@ def act(request, code, action):
     ):
         return redirect(target)
     return redirect(dossier)
+
+
+@require_POST
+@officer_required
+def reissue_pin(request, code):
+    """A new PIN for an applicant who lost the receipt: the old PIN stops working, the new one is
+    shown once on the receipt page and printed on a new receipt."""
+    dossier = visible_dossier(request, code)
+    dossier, pin = dossier_reissue_pin(dossier=dossier, actor=request.user)
+    pdf.remember_pin(request, dossier.code, pin)
+    messages.success(
+        request,
+        _("A new PIN was issued for dossier %(code)s; the old one no longer works. Print the new receipt.")
+        % {"code": dossier.code},
+    )
+    return redirect("dossiers:receipt", code=dossier.code)
 
 
 @require_safe

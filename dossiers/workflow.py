@@ -174,6 +174,12 @@ def _guard_remit_fee(dossier, now):
         raise WorkflowConflict(_("This dossier has no collected fee waiting to be remitted."))
 
 
+def _guard_has_result(dossier, now):
+    """A result is approved only when one was proposed: never an empty result."""
+    if not (dossier.result_summary or "").strip():
+        raise WorkflowConflict(_("No result was proposed: send the dossier back for the specialist to enter it."))
+
+
 def _guard_mark_result_ready(dossier, now):
     if any(s["role"] == Role.LEADER for s in periods.workflow_steps(dossier)):
         raise WorkflowConflict(_("This procedure's result must be approved by a leader."))
@@ -248,14 +254,32 @@ def _request_supplement(d, actor, now, comment, params):
     return {"missing_documents": [str(m) for m in missing], "complete_by": _iso(periods.supplement_wait_end(now))}
 
 
+def mark_documents_received(d, indexes):
+    """Tick the checklist lines at `indexes` (positions in `d.documents`, as numbers or text) as
+    received now; returns their names. Unknown positions are an input error."""
+    checklist = list(d.documents or [])
+    names = []
+    for raw in indexes or ():
+        index = int(raw) if str(raw).strip().isdigit() else -1
+        if not 0 <= index < len(checklist) or not isinstance(checklist[index], dict):
+            raise ActionInputError({"documents": [_("Tick documents of this dossier's checklist.")]})
+        if not checklist[index].get("received"):
+            checklist[index] = {**checklist[index], "received": True}
+            names.append(str(checklist[index].get("name") or ""))
+    d.documents = checklist
+    return names
+
+
 def _supplement_received(d, actor, now, comment, params):
     previous_due = d.due_at
-    data = {}
+    # The documents the applicant brought: ticked on the checklist, printed on the reprinted receipt.
+    received = mark_documents_received(d, params.get("documents"))
+    data = {"documents_received": received} if received else {}
     if d.stage == Stage.INTAKE:
         # The complete dossier is accepted now: the period starts from this moment (and the
         # dossier gets its code, if it had only a provisional reference).
         d.status = Status.RECEIVED
-        data = accept(d, now)
+        data = {**data, **accept(d, now)}
         d.step_started_at = now
         d.step_due_at = periods.step_deadline(d, Stage.INTAKE, now)
     else:
@@ -290,14 +314,21 @@ def _obligation_fulfilled(d, actor, now, comment, params):
     return {"paused_working_minutes": minutes, "previous_due_at": _iso(previous_due)}
 
 
+def _result_text(d, params, fallback=""):
+    """The result an action records: its `result` input (else `fallback`), never empty."""
+    text = str(params.get("result") or fallback or "").strip()
+    if not text:
+        raise ActionInputError({"result": [_("Enter the result (what the applicant receives).")]})
+    return text
+
+
 def _propose_result(d, actor, now, comment, params):
-    d.result_summary = str(params.get("result") or comment or "")
+    d.result_summary = _result_text(d, params, comment)
     return {}
 
 
 def _finish(d, actor, now, comment, params):
-    if params.get("result"):
-        d.result_summary = str(params["result"])
+    d.result_summary = _result_text(d, params, d.result_summary)
     d.finished_at = now
     return {}
 
@@ -441,6 +472,7 @@ ACTIONS = {
                 # Paper handed in at the desk, or sent to the specialist.
                 Stage.PROCESSING: ((Role.RECEPTION, "receiving"), (Role.SPECIALIST, "competent")),
             },
+            params=("documents",),
             advances=True,
             print_label="Nhận hồ sơ bổ sung",
             notice="citizen.received",
@@ -557,6 +589,7 @@ ACTIONS = {
             notice="citizen.result_ready",
             citizen=(({}, RESULT_READY_TEXT),),
             citizen_agency="returning",
+            guard=_guard_has_result,
             effect=_finish,
         ),
         Action(
@@ -711,6 +744,8 @@ EVENTS = {
         citizen=(({}, gettext_lazy("Your dossier was submitted online.")),),
     ),
     "attach": Action("attach", gettext_lazy("Attachment added"), print_label="Bổ sung tệp đính kèm"),
+    # services.dossier_reissue_pin: the applicant lost the PIN; the old one no longer works.
+    "reissue_pin": Action("reissue_pin", gettext_lazy("New lookup PIN issued"), print_label="Cấp lại mã PIN tra cứu"),
 }
 
 # How `dossier_create()` starts a dossier: the event it writes and the (status, stage) it gives.

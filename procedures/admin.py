@@ -172,7 +172,7 @@ class FieldAdmin(admin.ModelAdmin):
 
 class RequiredDocumentInline(admin.TabularInline):
     model = RequiredDocument
-    fields = ["position", "name", "originals", "copies", "note", "template"]
+    fields = ["position", "name", "originals", "copies", "required", "note", "template"]
     ordering = ["position", "id"]
     formfield_overrides = SMALL_TEXTAREA
     extra = 0

@@ -459,11 +459,39 @@ def _parts(item, keys):
     return dict(zip(keys, parts, strict=False))
 
 
+# A document needed only in some cases: its text item starts with this mark ("?Biên bản …").
+CONDITIONAL_MARK = "?"
+
+
+def _required(parts):
+    """Whether a document is required in every case: a JSON object's `required` (yes/no words
+    too), else False when its text item starts with CONDITIONAL_MARK. Returns None if invalid."""
+    value = parts.get("required")
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return True
+    if isinstance(value, bool):
+        return value
+    text = fold(_text(value))
+    if text in TRUE_WORDS:
+        return True
+    if text in FALSE_WORDS:
+        return False
+    return None
+
+
 def _documents(value):
     documents, errors = [], []
     for number, item in enumerate(_items(value), start=1):
         parts = _parts(item, ("name", "originals", "copies", "note"))
         name = _text(parts.get("name"))
+        required = _required(parts)
+        if name.startswith(CONDITIONAL_MARK):
+            name, required = name[len(CONDITIONAL_MARK) :].strip(), False
+        if required is None:
+            errors.append(
+                _("document %(number)s: required “%(value)s” is not yes/no (1/0, true/false)")
+                % {"number": number, "value": _shown(parts.get("required"))}
+            )
         originals = _count(parts.get("originals"), 1)
         copies = _count(parts.get("copies"), 0)
         if not name:
@@ -478,7 +506,7 @@ def _documents(value):
                 _("document %(number)s: copies “%(value)s” is not a whole number")
                 % {"number": number, "value": _shown(parts.get("copies"))}
             )
-        documents.append((name, originals, copies, _text(parts.get("note"))))
+        documents.append((name, originals, copies, _text(parts.get("note")), required))
     if errors:
         raise _Invalid(*errors)
     return documents
@@ -721,8 +749,10 @@ class _Importer:
         if row.agency_ids is not None and set(procedure.agencies.values_list("pk", flat=True)) != set(row.agency_ids):
             changed.add("agencies")
         if row.documents is not None:
-            stored = procedure.documents.order_by("position", "id").values_list("name", "originals", "copies", "note")
-            if [(_text(n), o, c, _text(t)) for n, o, c, t in stored] != row.documents:
+            stored = procedure.documents.order_by("position", "id").values_list(
+                "name", "originals", "copies", "note", "required"
+            )
+            if [(_text(n), o, c, _text(t), r) for n, o, c, t, r in stored] != row.documents:
                 changed.add("documents")
         if row.workflow is not None:
             stored = procedure.workflow_steps.order_by("position", "id").values_list("name", "role", "time_share")
@@ -776,9 +806,10 @@ class _Importer:
                 originals=originals,
                 copies=copies,
                 note=note,
+                required=required,
                 template=templates.get(name, ""),
             )
-            for position, (name, originals, copies, note) in enumerate(documents, start=1)
+            for position, (name, originals, copies, note, required) in enumerate(documents, start=1)
         )
 
     @staticmethod

@@ -275,6 +275,13 @@ class RequiredDocument(models.Model):
     name = models.TextField(_("document name"))
     originals = models.PositiveSmallIntegerField(_("originals"), default=1)
     copies = models.PositiveSmallIntegerField(_("copies"), default=0)
+    # Conditional documents ("Biên bản xác nhận việc trẻ bị bỏ rơi") are needed only in some cases:
+    # the desk may accept a dossier without them, and no screen calls them missing.
+    required = models.BooleanField(
+        _("required in every case"),
+        default=True,
+        help_text=_("Untick for a document needed only in some cases (say which in the note)."),
+    )
     note = models.TextField(_("note"), blank=True)
     template = models.FileField(_("form template"), upload_to="forms/", blank=True)
 

@@ -4,7 +4,7 @@ import django_filters
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from ..models import Dossier, Status
+from ..models import SEARCH_MAX_LENGTH, Dossier, Status
 
 
 class DossierFilter(django_filters.FilterSet):
@@ -18,10 +18,21 @@ class DossierFilter(django_filters.FilterSet):
     assignee = django_filters.CharFilter(
         method="filter_assignee", help_text=_("Username or id of the assigned specialist; “me” for the caller.")
     )
+    search = django_filters.CharFilter(
+        method="filter_search",
+        max_length=SEARCH_MAX_LENGTH,
+        help_text=_(
+            "The applicant's name or part of it (with or without diacritics), phone number, ID or passport "
+            "number, or part of the dossier code (at least 3 characters)."
+        ),
+    )
 
     class Meta:
         model = Dossier
-        fields = ["status", "procedure", "overdue", "assignee"]
+        fields = ["status", "procedure", "overdue", "assignee", "search"]
+
+    def filter_search(self, queryset, name, value):
+        return queryset.search(value) if value.strip() else queryset
 
     def filter_overdue(self, queryset, name, value):
         if value is None:

@@ -77,6 +77,13 @@ class DossierCreateInputSerializer(serializers.Serializer):
         default=list,
         help_text=_("Missing items: the dossier is logged as awaiting a supplement (the one intake request)."),
     )
+    return_method = serializers.ChoiceField(
+        choices=Channel.choices,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text=_("How the applicant receives the result: in_person, post or online (optional)."),
+    )
 
 
 class ActionInputSerializer(serializers.Serializer):
@@ -95,6 +102,12 @@ class ActionInputSerializer(serializers.Serializer):
     collected_by = serializers.CharField(required=False, allow_blank=True, max_length=255)
     method = serializers.CharField(
         required=False, allow_blank=True, max_length=20, help_text=_("return_result: in_person, online or post.")
+    )
+    documents = serializers.ListField(
+        child=serializers.IntegerField(min_value=0, max_value=999),
+        required=False,
+        max_length=200,
+        help_text=_("supplement_received: positions (from 0) of the checklist documents brought now."),
     )
 
 

@@ -109,3 +109,35 @@
   });
   input.addEventListener("blur", function () { setTimeout(close, 150); });
 })();
+
+/* The reception form's "result due if accepted now": rendered by the server, then refreshed
+   every minute from GET /api/v1/procedures/<code>/due-date/ while the officer fills the form
+   (the appointment moves with the clock: half-days, the same-day cut-off, office hours). */
+(function () {
+  "use strict";
+  var output = document.getElementById("due-preview");
+  if (!output || !window.fetch) { return; }
+  var url = output.getAttribute("data-due-url");
+
+  function show(iso) {
+    // The API answers in the project's time zone ("2026-12-10T10:30:00+07:00"): print its local
+    // parts as dd/mm/yyyy HH:MM whatever the browser's locale.
+    var m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})/.exec(iso || "");
+    if (!m) { return; }
+    var time = document.createElement("time");
+    time.setAttribute("datetime", iso);
+    time.textContent = m[3] + "/" + m[2] + "/" + m[1] + " " + m[4] + ":" + m[5];
+    output.textContent = "";
+    output.appendChild(time);
+  }
+
+  function refresh() {
+    fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (response) { return response.ok ? response.json() : null; })
+      .then(function (data) { if (data) { show(data.due_at); } })
+      .catch(function () { /* keep the value shown */ });
+  }
+
+  refresh();
+  setInterval(refresh, 60000);
+})();

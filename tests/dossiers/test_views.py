@@ -424,8 +424,10 @@ def test_reception_form_offers_the_desks_procedures(client, office):
     "overrides,field,message",
     [
         ({"applicant_name": "   "}, "applicant_name", "This field is required"),
-        ({"applicant_id_number": "12345"}, "applicant_id_number", "9 or 12 digits"),
-        ({"applicant_id_number": "0011990123456"}, "applicant_id_number", "9 or 12 digits"),
+        ({"applicant_id_number": "12345"}, "applicant_id_number", "has 12 digits"),
+        ({"applicant_id_number": "0011990123456"}, "applicant_id_number", "has 12 digits"),
+        ({"applicant_id_number": "123456789"}, "applicant_id_number", "no longer valid"),
+        ({"applicant_id_number": "B-12"}, "applicant_id_number", "passport number"),
         ({"applicant_phone": "12345"}, "applicant_phone", "Vietnamese phone number"),
         ({"applicant_email": "not-an-email"}, "applicant_email", "valid email"),
         ({"channel": "pigeon"}, "channel", "Select a valid choice"),
@@ -462,11 +464,18 @@ def test_valid_id_and_phone_formats_are_accepted(client, office):
     login(client, office.reception)
     response = client.post(
         reverse("dossiers:receive"),
-        reception_post(office, applicant_id_number="123456789", applicant_phone="+84 28 3822 1234"),
+        reception_post(office, applicant_id_number="0011 9901 2345", applicant_phone="+84 28 3822 1234"),
     )
     assert response.status_code == 302
     dossier = Dossier.objects.get()
-    assert (dossier.applicant_id_number, dossier.applicant_phone) == ("123456789", "02838221234")
+    assert (dossier.applicant_id_number, dossier.applicant_phone) == ("001199012345", "02838221234")
+
+
+def test_a_foreigners_passport_number_is_accepted(client, office):
+    login(client, office.reception)
+    response = client.post(reverse("dossiers:receive"), reception_post(office, applicant_id_number="c 1234567"))
+    assert response.status_code == 302
+    assert Dossier.objects.get().applicant_id_number == "C1234567"
 
 
 def test_request_supplement_lists_unticked_documents_and_the_note(client, office):
@@ -492,12 +501,49 @@ def test_request_supplement_with_everything_ticked_is_refused(client, office):
     assert not Dossier.objects.exists()
 
 
-def test_receiving_with_unticked_documents_records_them_as_missing(client, office):
+def test_receiving_with_a_required_document_unticked_asks_first(client, office):
     login(client, office.reception)
-    client.post(reverse("dossiers:receive"), reception_post(office, documents=["1"]))
+    response = client.post(reverse("dossiers:receive"), reception_post(office, documents=["1"]))
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "Required documents are not ticked: Tờ khai đăng ký khai sinh" in html
+    assert 'name="confirm_incomplete"' in html
+    assert not Dossier.objects.exists()
+
+
+def test_receiving_with_nothing_ticked_asks_first(client, office):
+    login(client, office.reception)
+    response = client.post(reverse("dossiers:receive"), reception_post(office, documents=[]))
+    assert response.status_code == 400
+    assert not Dossier.objects.exists()
+
+
+def test_receiving_with_unticked_documents_once_confirmed_records_them_as_missing(client, office):
+    login(client, office.reception)
+    client.post(reverse("dossiers:receive"), reception_post(office, documents=["1"], confirm_incomplete="on"))
     dossier = Dossier.objects.get()
     assert dossier.status == Status.RECEIVED
     assert [d["received"] for d in dossier.documents] == [False, True]
+
+
+def test_a_conditional_document_may_stay_unticked_and_is_not_called_missing(client, office):
+    office.procedure.documents.create(position=9, name="Biên bản xác nhận việc trẻ bị bỏ rơi", required=False)
+    login(client, office.reception)
+    form = client.get(reverse("dossiers:receive"), {"procedure": office.procedure.code}).content.decode()
+    assert "only in some cases" in form
+    response = client.post(reverse("dossiers:receive"), reception_post(office, documents=["0", "1"]))
+    assert response.status_code == 302
+    dossier = Dossier.objects.get()
+    assert dossier.documents[2] == {
+        "name": "Biên bản xác nhận việc trẻ bị bỏ rơi",
+        "originals": 1,
+        "copies": 0,
+        "required": False,
+        "received": False,
+    }
+    page = client.get(dossier.get_absolute_url()).content.decode()
+    assert "Only in some cases" in page
+    assert page.count(">Missing<") == 0
 
 
 def test_attachments_are_stored_with_the_new_dossier(client, office):
@@ -606,10 +652,10 @@ def test_code_search_for_another_communes_dossier_finds_nothing(client, office):
     login(client, office.reception)
     response = client.get(reverse("dossiers:workspace"), {"code": dossier.code})
     assert response.status_code == 200
-    assert "No dossier with this code" in response.content.decode()
+    assert "No dossier you can see matches" in response.content.decode()
 
 
-@pytest.mark.parametrize("params", [{"q": "everything"}, {"after": "garbage!"}, {"code": "x" * 65}])
+@pytest.mark.parametrize("params", [{"q": "everything"}, {"after": "garbage!"}, {"code": "x" * 101}])
 def test_bad_workspace_query_is_400(client, office, params):
     login(client, office.reception)
     assert client.get(reverse("dossiers:workspace"), params).status_code == 400
