@@ -412,6 +412,16 @@ TRANSFER_CUTOFF = time.fromisoformat(env.str("TRANSFER_CUTOFF", default="15:00")
 # minutes of the next working day's opening (60: by 08:30; 0: at the opening itself).
 TRANSFER_NEXT_DAY_MINUTES = env.int("TRANSFER_NEXT_DAY_MINUTES", default=60)
 
+# --- Catalogue search (procedures/search.py; docs/api.md "Search") and the lobby kiosk ---------
+# Each process keeps an index of the catalogue's names; another process's change to the catalogue
+# is seen within this many seconds (one aggregate query per check; the process that saved sees it
+# at once).
+SEARCH_INDEX_CHECK_SECONDS = env.int("SEARCH_INDEX_CHECK_SECONDS", default=30)
+# The best this many procedures of a search are listed (the rest are worse matches).
+SEARCH_MAX_RESULTS = env.int("SEARCH_MAX_RESULTS", default=300)
+# The kiosk (/kiosk/) goes back to its first screen after this many seconds without a touch.
+KIOSK_IDLE_SECONDS = env.int("KIOSK_IDLE_SECONDS", default=60)
+
 # --- National Public Service Portal (DVCQG, interop/; docs/national-portal.md) -------------
 # The sandbox of the national portal (/sandbox/dvcqg/: its services, fault injection and an OIDC
 # provider with test citizens). Mounted only when on; `make run` turns it on. Never in production.

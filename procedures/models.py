@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from .text import fold, normalise
+from .text import fold, normalise, sort_string
 
 
 class AgencyQuerySet(models.QuerySet):
@@ -240,6 +240,9 @@ class Procedure(models.Model):
     # Search columns, maintained by save(): see procedures/search.py.
     name_normalised = models.CharField(max_length=500, editable=False, default="")
     search_folded = models.TextField(editable=False, default="")
+    # The name's place in Vietnamese alphabetical order (procedures.text.sort_string): lists are
+    # ordered by it, so "Đăng ký …" comes after "Dân tộc …", not after "Xác nhận …".
+    name_sort = models.TextField(editable=False, default="", db_index=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     objects = ProcedureQuerySet.as_manager()
@@ -247,7 +250,7 @@ class Procedure(models.Model):
     class Meta:
         verbose_name = _("administrative procedure")
         verbose_name_plural = _("administrative procedures")
-        ordering = ["name"]
+        ordering = ["name_sort", "code"]
 
     def __str__(self):
         return f"{self.code} – {self.name}"
@@ -256,7 +259,7 @@ class Procedure(models.Model):
         self.refresh_search_columns()
         update_fields = kwargs.get("update_fields")
         if update_fields is not None:
-            kwargs["update_fields"] = set(update_fields) | {"name_normalised", "search_folded"}
+            kwargs["update_fields"] = set(update_fields) | {"name_normalised", "search_folded", "name_sort"}
         super().save(*args, **kwargs)
 
     def get_absolute_url(self):
@@ -265,6 +268,7 @@ class Procedure(models.Model):
     def refresh_search_columns(self):
         self.name_normalised = normalise(self.name)
         self.search_folded = fold(f"{self.name} {self.code}")
+        self.name_sort = sort_string(self.name)
 
 
 class RequiredDocument(models.Model):

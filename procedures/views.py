@@ -15,28 +15,33 @@ from django.views.decorators.http import require_safe
 from .api.filters import ProcedureFilter
 from .deadlines import compute_due_at
 from .models import Agency, Procedure, RequiredDocument
-from .search import MAX_QUERY_LENGTH
+from .search import MAX_QUERY_LENGTH, search, suggestion
+from .text import sort_key
 
 PAGE_SIZE = 20
 MAX_PAGE = 10_000
 
 
 def published_fields():
-    """Fields with at least one published procedure, with `procedure_count` (one query)."""
-    return (
+    """Fields with at least one published procedure, with `procedure_count`, in Vietnamese
+    alphabetical order (one query)."""
+    rows = (
         Procedure.objects.published()
-        .order_by("field__name")
+        .order_by()
         .values("field__code", "field__name")
         .annotate(procedure_count=Count("pk"))
     )
+    return sorted(rows, key=lambda row: sort_key(row["field__name"]))
 
 
 def published_agencies():
-    """Agencies that implement at least one published procedure (one query)."""
+    """Agencies that implement at least one published procedure, in Vietnamese alphabetical
+    order (one query)."""
     implements_published = Procedure.agencies.through.objects.filter(
         agency=OuterRef("pk"), procedure__in=Procedure.objects.published()
     )
-    return Agency.objects.filter(Exists(implements_published)).order_by("name").only("code", "name")
+    agencies = Agency.objects.filter(Exists(implements_published)).only("code", "name")
+    return sorted(agencies, key=lambda agency: sort_key(agency.name))
 
 
 class CatalogueFilterForm(forms.Form):
@@ -84,12 +89,12 @@ class CatalogueFilterForm(forms.Form):
 
 @require_safe
 def home(request):
-    return render(request, "procedures/home.html", {"fields": list(published_fields())})
+    return render(request, "procedures/home.html", {"fields": published_fields()})
 
 
 @require_safe
 def procedure_list(request):
-    fields, agencies = list(published_fields()), list(published_agencies())
+    fields, agencies = published_fields(), published_agencies()
     form = CatalogueFilterForm(request.GET, fields=fields, agencies=agencies)
     context = {"form": form, "procedures": [], "page_number": 1, "has_next": False}
     if not form.is_valid():
@@ -106,12 +111,20 @@ def procedure_list(request):
     page_number = data["page"] or 1
     offset = (page_number - 1) * PAGE_SIZE
     rows = list(procedures[offset : offset + PAGE_SIZE + 1])
+    is_filtered = any(data[name] for name in ("q", "field", "agency", "service_level"))
     context.update(
         procedures=rows[:PAGE_SIZE],
         page_number=page_number,
         has_next=len(rows) > PAGE_SIZE,
-        is_filtered=any(data[name] for name in ("q", "field", "agency", "service_level")),
+        is_filtered=is_filtered,
+        # One COUNT over the page's query (a search restricts it to its ranked ids).
+        result_count=(len(rows) if page_number == 1 and len(rows) <= PAGE_SIZE else procedures.count())
+        if is_filtered
+        else None,
     )
+    if data["q"] and (not context["result_count"] or search(data["q"]).corrected):
+        # "Did you mean …?": only a spelling that finds published procedures.
+        context["did_you_mean"] = suggestion(data["q"], Procedure.objects.published())
     return render(request, "procedures/procedure_list.html", context)
 
 

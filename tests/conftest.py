@@ -9,6 +9,7 @@ from django.conf import settings
 from django.test import Client
 from django.utils import translation
 
+from procedures import search
 from procedures.models import Agency, Field, Procedure, RequiredDocument, Role, WorkflowStep
 
 
@@ -22,6 +23,14 @@ def _default_language():
     translation.deactivate()
     yield
     translation.deactivate()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_search_index():
+    """Each test's catalogue is rolled back after it: the search index starts afresh (in
+    production another process's change is seen within SEARCH_INDEX_CHECK_SECONDS)."""
+    search.invalidate()
+    yield
 
 
 @pytest.fixture

@@ -103,6 +103,7 @@ def test_list_runs_a_constant_number_of_queries(api, catalogue, django_assert_nu
     for number in range(count):
         Procedure.objects.create(code=f"8.{number:06d}", name=f"Thủ tục {number}", field=catalogue.civil_status)
 
+    api.get(PROCEDURES, {"search": "khai sinh"})  # the first search after a change reads the catalogue
     with django_assert_num_queries(2):  # count + one page with fields
         response = api.get(PROCEDURES, {"search": "thu tuc"})
 
@@ -273,6 +274,7 @@ def test_a_search_scans_once_and_pages_keep_the_rank_order(api, db, django_asser
     for index in range(25):
         make_procedure(code=f"9.{index:06d}", name=f"Cấp giấy phép số {index} " + "mở rộng " * (index % 7))
     make_procedure(code="9.100000", name="Cấp giấy phép")
+    api.get(PROCEDURES, {"search": "khai sinh"})  # the first search after a change reads the catalogue
     with django_assert_num_queries(2) as captured:
         first = api.get(PROCEDURES, {"search": "cap giay phep"})
     assert not any("COUNT(" in query["sql"] for query in captured.captured_queries)

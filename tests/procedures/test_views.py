@@ -192,7 +192,7 @@ def test_list_page_past_the_end_is_empty_not_an_error(english_client, catalogue)
 
 def test_list_pages_with_previous_and_next_links(client, catalogue):
     make_procedures(PAGE_SIZE + 5, catalogue.civil_status, catalogue.commune)  # 4 + 25 in the field
-    all_codes = list(Procedure.objects.order_by("name").values_list("code", flat=True))
+    all_codes = list(Procedure.objects.order_by("name_sort").values_list("code", flat=True))
 
     first = client.get(LIST_URL, {"field": "HT"})
     second = client.get(LIST_URL, {"field": "HT", "page": 2})
@@ -209,8 +209,11 @@ def test_list_pages_with_previous_and_next_links(client, catalogue):
 def test_list_runs_a_constant_number_of_queries(client, catalogue, django_assert_num_queries, count):
     make_procedures(count, catalogue.civil_status, catalogue.commune)
 
-    # Fields for the filter, agencies for the filter, one page of procedures.
-    with django_assert_num_queries(3):
+    client.get(LIST_URL, {"q": "khai sinh"})  # the first search after a change reads the catalogue
+
+    # Fields for the filter, agencies for the filter, one page of procedures (and the result
+    # count when there is more than a page).
+    with django_assert_num_queries(3 if count < PAGE_SIZE else 4):
         response = client.get(LIST_URL, {"q": "thu nghiem"})
 
     assert len(listed_codes(response)) == min(count, PAGE_SIZE)
@@ -424,3 +427,39 @@ def test_list_null_characters_are_a_400(client, catalogue, params):
 
 def test_detail_with_a_null_character_in_the_code_is_404(client, catalogue):
     assert client.get("/thu-tuc/1.001193%00/").status_code == 404
+
+
+def test_home_lists_fields_in_vietnamese_alphabetical_order(client, catalogue):
+    from procedures.models import Field
+
+    for number, (code, name) in enumerate((("DD", "Đất đai"), ("TS", "Thủy sản"), ("DT", "Dân tộc"))):
+        field = Field.objects.create(code=code, name=name)
+        Procedure.objects.create(code=f"7.{number}", name=f"Thủ tục {name}", field=field)
+
+    page = text_of(client.get("/"))
+    positions = [page.index(name) for name in ("Chứng thực", "Dân tộc", "Đất đai", "Hộ tịch", "Thủy sản")]
+
+    assert positions == sorted(positions)
+
+
+def test_list_without_search_is_in_vietnamese_alphabetical_order(client, catalogue):
+    Procedure.objects.create(code="7.1", name="Gia hạn tạm trú", field=catalogue.civil_status)
+
+    listed = listed_codes(client.get(LIST_URL))
+
+    # Chứng thực …, Đăng ký …, Gia hạn …: "Đ" between "D" and "E", not after "Z".
+    assert listed[0] == "2.000815" and listed[-1] == "7.1"
+
+
+def test_list_search_says_how_many_were_found(client, catalogue):
+    page = text_of(client.get(LIST_URL, {"q": "khai sinh"}))
+
+    assert "Tìm thấy 3 thủ tục" in page
+
+
+def test_list_offers_did_you_mean_for_a_misspelled_search(client, catalogue):
+    response = client.get(LIST_URL, {"q": "ket hun"})
+    html = response.content.decode()
+
+    assert "Có phải bạn muốn tìm:" in text_of(response)
+    assert 'href="?q=ket+h%C3%B4n"' in html
