@@ -361,6 +361,7 @@ def _extension(dossier, pin):
         "reason": event.comment,
         # Art. 19.6: the one-stop office is told, to inform the applicant and keep track.
         "desk": dossier.receiving_agency,
+        "desk_note": "Bộ phận Một cửa, để theo dõi và thông báo",
         "officer": person(event.actor),
     }
 
@@ -407,6 +408,7 @@ def _stop_notice(dossier, pin):
         "wait_days": SUPPLEMENT_WAIT_DAYS,
         "reason": "" if kind == "closure" else event.comment,
         "desk": dossier.receiving_agency,
+        "desk_note": "Bộ phận Một cửa, để theo dõi" if agency.pk != dossier.receiving_agency_id else "",
         "officer": person(event.actor) if event.actor_id else "",
     }
 

@@ -28,18 +28,6 @@ django.setup()
 from django.db import connection  # noqa: E402
 from django.test.utils import setup_test_environment  # noqa: E402
 
-EIGHT = [
-    "Tờ khai đăng ký khai sinh theo mẫu",
-    "Giấy chứng sinh",
-    "Biên bản xác nhận việc trẻ bị bỏ rơi",
-    "Văn bản xác nhận của cơ sở y tế đã thực hiện kỹ thuật hỗ trợ sinh sản",
-    "Văn bản ủy quyền theo quy định của pháp luật",
-    "Giấy tờ tùy thân (hộ chiếu, thẻ căn cước, căn cước điện tử hoặc giấy tờ có ảnh còn giá trị sử dụng)",
-    "Văn bản thỏa thuận của cha, mẹ về việc lựa chọn quốc tịch cho con",
-    "Giấy tờ chứng minh việc trẻ em nhập cảnh hợp pháp vào Việt Nam",
-]
-
-
 PDFTOPPM = shutil.which("pdftoppm") or "pdftoppm"
 
 
@@ -57,17 +45,11 @@ def write_png(name, pdf):
 def build_and_render():
     from dossiers.pdf import render_form
     from dossiers.services import close_expired_supplements
-    from tests.factories import vn, ward_office
+    from tests.factories import LONG_DOCUMENT_NAMES, name_officers, vn, ward_office
 
     office = ward_office(name="Đăng ký khai sinh")
-    for user, (first, last) in [
-        (office.reception, ("Trần Thị", "Bình")),
-        (office.specialist, ("Lê Văn", "Cường")),
-        (office.leader, ("Phạm Minh", "Đức")),
-    ]:
-        user.first_name, user.last_name = first, last
-        user.save()
-    documents = [{"name": name, "originals": 1, "copies": 0, "received": True} for name in EIGHT]
+    name_officers(office)
+    documents = [{"name": name, "originals": 1, "copies": 0, "received": True} for name in LONG_DOCUMENT_NAMES]
 
     # Eight documents, a supplement during processing, the period restarted, an extension, the result.
     dossier, _pin = office.receive(now=vn(2026, 3, 2, 9, 0), documents=documents)
@@ -95,7 +77,7 @@ def build_and_render():
     write_png("form-06-control-slip", render_form("control-slip", dossier))
 
     # Incomplete at intake: the supplement request with every item and the PIN; later closed.
-    incomplete, pin = office.receive(now=vn(2026, 3, 2, 9, 0), missing_documents=EIGHT)
+    incomplete, pin = office.receive(now=vn(2026, 3, 2, 9, 0), missing_documents=LONG_DOCUMENT_NAMES)
     write_png("form-02-supplement", render_form("supplement", incomplete, pin=pin))
     close_expired_supplements(now=vn(2026, 3, 25, 9, 0))
     incomplete.refresh_from_db()

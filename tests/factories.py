@@ -152,3 +152,29 @@ def ward_office(**kwargs):
     office.agency.phone = "0208 000 2001"
     office.agency.save()
     return office
+
+
+def name_officers(office):
+    """Give the office's reception officer, specialist and leader Vietnamese names (printed forms)."""
+    for user, (first, last) in [
+        (office.reception, ("Trần Thị", "Bình")),
+        (office.specialist, ("Lê Văn", "Cường")),
+        (office.leader, ("Phạm Minh", "Đức")),
+    ]:
+        user.first_name, user.last_name = first, last
+        user.save(update_fields=["first_name", "last_name"])
+
+
+# Eight document names as long as the real catalogue's (procedures/data/procedures.json), some
+# over two lines of a form's table: the printed forms must still fit one page.
+LONG_DOCUMENT_NAMES = [
+    "Tờ khai đăng ký khai sinh theo mẫu",
+    "Giấy chứng sinh",
+    "Biên bản xác nhận việc trẻ bị bỏ rơi",
+    "Văn bản xác nhận của cơ sở y tế đã thực hiện kỹ thuật hỗ trợ sinh sản",
+    "Văn bản ủy quyền theo quy định của pháp luật",
+    "Giấy tờ tùy thân (hộ chiếu, thẻ căn cước, căn cước điện tử hoặc giấy tờ có ảnh còn giá trị sử dụng)",
+    "Văn bản thỏa thuận của cha, mẹ về việc lựa chọn quốc tịch cho con",
+    "Giấy tờ chứng minh việc trẻ em nhập cảnh hợp pháp vào Việt Nam và văn bản xác nhận của cơ quan công an về "
+    "việc trẻ em đang cư trú tại Việt Nam",
+]

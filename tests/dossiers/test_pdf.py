@@ -20,7 +20,7 @@ from pypdf import PdfReader
 from dossiers.models import Channel
 from dossiers.pdf import MAX_REMEMBERED_PINS, printable_forms, recall_pin, remember_pin, render_form
 from dossiers.services import close_expired_supplements
-from tests.factories import Office, vn, ward_office
+from tests.factories import LONG_DOCUMENT_NAMES, Office, name_officers, vn, ward_office
 
 MONDAY_9 = vn(2026, 3, 2, 9, 0)  # Monday 2 March 2026, a working day
 DOCUMENTS = [
@@ -80,16 +80,6 @@ def assert_fonts_have_vietnamese_glyphs(pdf):
         assert row[-5] == "yes", f"font not embedded: {output}"
 
 
-def name_officers(office):
-    for user, (first, last) in [
-        (office.reception, ("Trần Thị", "Bình")),
-        (office.specialist, ("Lê Văn", "Cường")),
-        (office.leader, ("Phạm Minh", "Đức")),
-    ]:
-        user.first_name, user.last_name = first, last
-        user.save(update_fields=["first_name", "last_name"])
-
-
 WARD_HEADING = "ỦY BAN NHÂN DÂN PHƯỜNG PHAN ĐÌNH PHÙNG"
 
 
@@ -117,19 +107,7 @@ def assert_common(text, dossier, number):
     assert dossier.procedure_snapshot["code"] in text
 
 
-# Eight documents as long as the real catalogue's (procedures/data/procedures.json), some of
-# them over two lines of the table.
-EIGHT_NAMES = [
-    "Tờ khai đăng ký khai sinh theo mẫu",
-    "Giấy chứng sinh",
-    "Biên bản xác nhận việc trẻ bị bỏ rơi",
-    "Văn bản xác nhận của cơ sở y tế đã thực hiện kỹ thuật hỗ trợ sinh sản",
-    "Văn bản ủy quyền theo quy định của pháp luật",
-    "Giấy tờ tùy thân (hộ chiếu, thẻ căn cước, căn cước điện tử hoặc giấy tờ có ảnh còn giá trị sử dụng)",
-    "Văn bản thỏa thuận của cha, mẹ về việc lựa chọn quốc tịch cho con",
-    "Giấy tờ chứng minh việc trẻ em nhập cảnh hợp pháp vào Việt Nam và văn bản xác nhận của cơ quan công an về "
-    "việc trẻ em đang cư trú tại Việt Nam",
-]
+EIGHT_NAMES = LONG_DOCUMENT_NAMES
 EIGHT_DOCUMENTS = [{"name": name, "originals": 1, "copies": 0, "received": True} for name in EIGHT_NAMES]
 
 
