@@ -60,6 +60,9 @@ class AuditEntry(models.Model):
         TOKEN_REFUSED = "token_refused", _("API token refused")
         TOKEN_REVOKED = "token_revoked", _("API tokens revoked")
         LOOKUP_LOCKED = "lookup_locked", _("Dossier lookup locked")
+        RESULT_SIGNED = "result_signed", _("Result signed")
+        SIGNING_FAILED = "signing_failed", _("Signing failed")
+        RESULT_VERIFIED = "result_verified", _("Signed result verified")
 
     created_at = models.DateTimeField(_("at"), db_index=True)
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)

@@ -20,7 +20,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 from rest_framework import serializers
 
-from . import signals, throttle, workflow
+from . import sealing, signals, throttle, workflow
 from .models import Dossier, Status, hash_pin
 
 NOT_FOUND_MESSAGE = gettext_lazy("No dossier matches this code and PIN.")
@@ -226,6 +226,8 @@ def lookup_result(dossier):
         "missing_documents": missing,
         "returning_agency": {"name": agency.name, "address": agency.address, "phone": agency.phone},
         "timeline": citizen_timeline(dossier, events),
+        # The signed electronic result, once the citizen may have it (dossiers/sealing.py).
+        **sealing.public_links(dossier),
     }
 
 

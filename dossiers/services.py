@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from accounts import roles as permissions
 from procedures.models import Agency, Role
 
-from . import attachments, codes, signals, workflow
+from . import attachments, codes, sealing, signals, workflow
 from .models import Channel, Dossier, DossierEvent, Stage, Status, hash_pin, judge, make_pin
 from .periods import SUPPLEMENT_WAIT_DAYS, compute_due, procedure_snapshot, step_deadline, supplement_wait_end
 from .workflow import ActionInputError, WorkflowConflict
@@ -274,6 +274,18 @@ def dossier_act(*, dossier, actor, action, comment="", now=None, system=False, *
     if spec is None:
         raise WorkflowConflict(_("Unknown action “%(action)s”.") % {"action": action})
     comment = (comment or "").strip()
+    # A signed action (the approval) is signed first, outside the transaction: the signing service
+    # may wait for the leader's confirmation (dossiers/sealing.py). A failure raises SealError here.
+    seal = sealing.prepare(dossier=dossier, actor=actor, action=spec, now=now, params=params) if spec.signed else None
+    try:
+        return _act(dossier, actor, action, spec, comment, now, system, params, seal)
+    except BaseException:
+        if seal is not None:
+            sealing.discard(seal)
+        raise
+
+
+def _act(dossier, actor, action, spec, comment, now, system, params, seal):
     with transaction.atomic():
         # Lock the dossier row only (not the joined procedure, which every dossier shares).
         locked = Dossier.objects.select_for_update(of=("self",)).select_related("procedure").get(pk=dossier.pk)
@@ -291,6 +303,8 @@ def dossier_act(*, dossier, actor, action, comment="", now=None, system=False, *
         before = (locked.status, locked.stage)
         closing_step_due = locked.step_due_at
         data = (spec.effect(locked, actor, now, comment, params) if spec.effect else None) or {}
+        if seal is not None:
+            data = {**data, **sealing.commit(locked, actor, now, seal)}
         if spec.target is not None and locked.status == before[0]:
             locked.status = spec.target
         if spec.target_stage is not None:

@@ -68,6 +68,8 @@ class Action:
     awaited: bool = False
     # Moves the dossier on to its next step: shown open on the dossier page (the others are folded).
     advances: bool = False
+    # The result is signed as the action is taken (dossiers/sealing.py: the signing app's sealer).
+    signed: bool = False
     # The label of the done action in the officers' history (default: `label`).
     done_label: str = ""
     # The control slip's words (Mẫu 06); printed forms are always in Vietnamese.
@@ -406,13 +408,21 @@ def _return_result(d, actor, now, comment, params):
         errors["method"] = [_("Unknown return method.")]
     if errors:
         raise ActionInputError(errors)
+    # On paper, electronically (the signed file) or both (issue 17; the signing app checks that a
+    # signed file exists before an electronic hand-over).
+    result_form = str(params.get("result_form") or RESULT_FORMS[0])
+    if result_form not in RESULT_FORMS:
+        errors["result_form"] = [_("Choose how the result was given: on paper, electronically or both.")]
     d.returned_at = now
     d.returned_to = collected_by[:255]
     d.return_method = method
-    return {"collected_by": d.returned_to, "method": method}
+    return {"collected_by": d.returned_to, "method": method, "result_form": result_form}
 
 
 # --- The table ------------------------------------------------------------------------------
+
+# How a result was handed over (the return action's `result_form`).
+RESULT_FORMS = ("paper", "electronic", "both")
 
 RESULT_READY_TEXT = gettext_lazy("The result is ready. Please collect it at %(agency)s.")
 
@@ -543,6 +553,7 @@ ACTIONS = {
             gettext_lazy("Request the financial obligation"),
             _src((S.PROCESSING, Stage.PROCESSING)),
             S.AWAITING_OBLIGATION,
+            confirmation=gettext_lazy("Dossier %(code)s is reassigned."),
             None,
             frozenset({Role.SPECIALIST}),
             needs_comment=True,
@@ -596,6 +607,8 @@ ACTIONS = {
             "send_back",
             gettext_lazy("Send back"),
             _src((S.PROCESSING, Stage.APPROVAL)),
+            confirmation=gettext_lazy("Dossier %(code)s is approved; the applicant is told the result is ready."),
+            signed=True,
             None,
             Stage.PROCESSING,
             frozenset({Role.LEADER}),
@@ -677,7 +690,7 @@ ACTIONS = {
             Stage.CLOSED,
             frozenset({Role.RECEPTION}),
             scope="returning",
-            params=("collected_by", "method"),
+            params=("collected_by", "method", "result_form"),
             awaited=True,
             advances=True,
             print_label="Trả kết quả",

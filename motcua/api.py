@@ -1,6 +1,6 @@
 """The one API router under /api/v1/. Each app contributes its viewsets and extra paths."""
 
-from django.urls import include, path
+from django.urls import include, path, re_path
 from rest_framework.routers import DefaultRouter
 
 from accounts import tokens
@@ -9,6 +9,7 @@ from procedures.api import views as procedure_views
 from ratings import api as ratings_api
 from reporting.api import index as index_api
 from reporting.api import views as stats_api
+from signing import api as signing_api
 
 router = DefaultRouter()
 procedure_views.register(router)
@@ -19,6 +20,7 @@ urlpatterns = [
     path("auth/logout/", tokens.LogoutTokenView.as_view(), name="api-logout"),
     *procedure_views.extra_urlpatterns,
     *dossier_views.extra_urlpatterns,
+    re_path(r"^dossiers/(?P<code>[^/]+)/result\.pdf$", signing_api.DossierResultView.as_view(), name="dossier-result"),
     path("stats/", stats_api.StatsView.as_view(), name="api-stats"),
     path("stats/index/", index_api.ServiceIndexView.as_view(), name="api-stats-index"),
     path("ratings/", ratings_api.RatingView.as_view(), name="api-ratings"),

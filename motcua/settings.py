@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "reporting",
     "ratings",
     "interop",
+    "signing",
 ]
 # The constant-JSON floor of the benchmark (bench/floor_views.py): only bench/settings.py turns it on.
 BENCH_FLOOR = False

@@ -19,7 +19,10 @@ urlpatterns = [
     path("", include("reporting.urls")),
     path("", include("ratings.urls")),
     path("", include("procedures.urls")),
+    path("", include("signing.urls")),
     path("", include("dossiers.urls")),
+    # The CSC sandbox answers 404 unless SIGNING_CSC_SANDBOX is on (docs/signing.md).
+    path("sandbox/csc/", include("signing.sandbox")),
     path("", include("notifications.urls")),
     path("", include("interop.urls")),
 ]

@@ -324,3 +324,14 @@ class LookupResultSerializer(serializers.Serializer):
     )
     returning_agency = AgencyContactSerializer()
     timeline = TimelineEntrySerializer(many=True)
+    result_url = serializers.URLField(
+        allow_null=True,
+        help_text=_(
+            "Download link of the signed electronic result, for the holder of code and PIN, valid for a limited "
+            "time (SIGNING_RESULT_LINK_SECONDS); null until the result is available electronically."
+        ),
+    )
+    verification_url = serializers.URLField(
+        allow_null=True,
+        help_text=_("The public verification page of the signed result (also in its QR code); null when unsigned."),
+    )
