@@ -10,8 +10,13 @@ from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
-# The last migration before the split; migrating back to it unapplies the new apps' migrations.
-OLD = [("dossiers", "0009_reminder_scan_covering_indexes")]
+# The layout of the release before the split (each app's last migration then); migrating back to it
+# unapplies the new apps' migrations and everything later.
+OLD = [
+    ("procedures", "0002_search_indexes"),
+    ("accounts", "0001_initial"),
+    ("dossiers", "0009_reminder_scan_covering_indexes"),
+]
 MOVED = {
     "notifications": ["reminder", "notification", "notificationtemplate", "reminderpolicy"],
     "reporting": ["statcounter", "statfact", "statspan"],
