@@ -6,7 +6,6 @@ import io
 import json
 from datetime import timedelta
 
-import pytest
 import time_machine
 from pypdf import PdfReader
 
@@ -16,7 +15,7 @@ from interop import fields as F
 from interop import inbound
 from interop.models import InboundSubmission
 from interop.sandbox import seed
-from interop.sandbox.models import SandboxDossier, SandboxSubmission
+from interop.sandbox.models import SandboxDossier
 from interop.tasks import run_sync
 from notifications import reminders
 from notifications.models import Reminder
