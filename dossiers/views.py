@@ -407,7 +407,7 @@ def specialists_of(dossier):
             is_active=True, memberships__role=Role.SPECIALIST, memberships__agency_id=dossier.competent_agency_id
         )
         .distinct()
-        .order_by("last_name", "first_name", "username")
+        .order_by("first_name", "username")
     )
 
 
@@ -452,8 +452,19 @@ def is_leader_approval(dossier, names):
 
 
 def decorate_events(events):
-    """Display attributes for the timeline: a label and the extension dates as datetimes."""
+    """Display attributes for the timeline: a label, the extension dates as datetimes and the
+    assigned specialist's full name (events store the login name: one query for all of them)."""
+    usernames = {(event.data or {}).get("assignee") for event in events} - {None, ""}
+    names = {}
+    if usernames:
+        User = get_user_model()
+        names = {
+            user.get_username(): user.get_full_name() or user.get_username()
+            for user in User.objects.filter(username__in=usernames).only("username", "first_name", "last_name")
+        }
     for event in events:
+        assignee = (event.data or {}).get("assignee")
+        event.assignee_name = names.get(assignee, assignee) if assignee else ""
         spec = workflow.event_spec(event.action)
         event.action_label = spec.history_label if spec else event.action
         event.new_due = parse_datetime(event.data.get("new_due_at") or "") if event.action == "extend" else None
@@ -530,9 +541,11 @@ def act(request, code, action):
         return render_detail(request, dossier, status=409, conflict=str(exc))
     except ActionInputError as exc:
         return render_detail(request, dossier, status=400, errors=exc.errors, failed=action)
-    messages.success(
-        request, _("%(action)s: done for dossier %(code)s.") % {"action": spec.label, "code": dossier.code}
-    )
+    if spec.confirmation:
+        done = spec.confirmation % {"code": dossier.code}
+    else:
+        done = _("%(action)s: done for dossier %(code)s.") % {"action": spec.label, "code": dossier.code}
+    messages.success(request, done)
     target = request.POST.get("next", "")
     if target and url_has_allowed_host_and_scheme(
         target, allowed_hosts={request.get_host()}, require_https=request.is_secure()

@@ -74,6 +74,8 @@ class Action:
     done_label: str = ""
     # The control slip's words (Mẫu 06); printed forms are always in Vietnamese.
     print_label: str = ""
+    # What the officer reads once the action is done (with %(code)s), in plain words.
+    confirmation: str = ""
     # The applicant's notification (notifications.outbox template kind), if any.
     notice: str = ""
     # The citizen's timeline: ((conditions on the event, sentence), ...), the first whose
@@ -441,6 +443,7 @@ ACTIONS = {
             advances=True,
             done_label=gettext_lazy("Received"),
             print_label="Tiếp nhận hồ sơ",
+            confirmation=gettext_lazy("Dossier %(code)s is accepted."),
             notice="citizen.received",
             citizen=(
                 ({"from_status": None}, gettext_lazy("Your dossier was received at %(agency)s.")),
@@ -464,6 +467,9 @@ ACTIONS = {
             needs_comment=True,
             params=("missing_documents",),
             print_label="Yêu cầu bổ sung, hoàn thiện hồ sơ",
+            confirmation=gettext_lazy(
+                "The supplement request for dossier %(code)s is recorded: print it for the applicant."
+            ),
             notice="citizen.supplement",
             citizen=(({}, gettext_lazy("The office asked you to bring more documents.")),),
             citizen_details="missing",
@@ -485,6 +491,7 @@ ACTIONS = {
             params=("documents",),
             advances=True,
             print_label="Nhận hồ sơ bổ sung",
+            confirmation=gettext_lazy("The supplement for dossier %(code)s is received."),
             notice="citizen.received",
             citizen=(
                 (
@@ -516,6 +523,7 @@ ACTIONS = {
             needs_comment=True,
             danger=True,
             print_label="Từ chối tiếp nhận, giải quyết hồ sơ",
+            confirmation=gettext_lazy("Dossier %(code)s is refused: print the refusal for the applicant."),
             notice="citizen.refused",
             citizen=(({}, gettext_lazy("Your dossier was refused.")),),
             citizen_details="comment",
@@ -534,6 +542,7 @@ ACTIONS = {
             awaited=True,
             advances=True,
             print_label="Chuyển hồ sơ cho chuyên viên xử lý",
+            confirmation=gettext_lazy("Dossier %(code)s is forwarded to the specialist."),
             citizen=(({}, gettext_lazy("Your dossier was passed on for processing.")),),
             effect=_assign,
         ),
@@ -546,6 +555,7 @@ ACTIONS = {
             frozenset({Role.LEADER}),
             params=("assignee",),
             print_label="Phân công lại chuyên viên xử lý",
+            confirmation=gettext_lazy("Dossier %(code)s is reassigned."),
             effect=_assign,
         ),
         Action(
@@ -558,6 +568,7 @@ ACTIONS = {
             frozenset({Role.SPECIALIST}),
             needs_comment=True,
             print_label="Yêu cầu thực hiện nghĩa vụ tài chính",
+            confirmation=gettext_lazy("The applicant of dossier %(code)s is asked to pay; the clock waits."),
             citizen=(({}, gettext_lazy("You were asked to pay the fee or tax; processing waits until it is paid.")),),
             effect=_request_obligation,
         ),
@@ -571,6 +582,7 @@ ACTIONS = {
             stage_actors={Stage.PROCESSING: ((Role.SPECIALIST, "competent"), (Role.RECEPTION, "receiving"))},
             advances=True,
             print_label="Đã thực hiện nghĩa vụ tài chính",
+            confirmation=gettext_lazy("Payment recorded for dossier %(code)s; processing continues."),
             citizen=(({}, gettext_lazy("The fee or tax was paid; processing continues.")),),
             effect=_obligation_fulfilled,
         ),
@@ -585,6 +597,7 @@ ACTIONS = {
             awaited=True,
             advances=True,
             print_label="Trình lãnh đạo phê duyệt kết quả",
+            confirmation=gettext_lazy("The result of dossier %(code)s is sent to the leader for approval."),
             effect=_propose_result,
         ),
         Action(
@@ -597,6 +610,7 @@ ACTIONS = {
             awaited=True,
             advances=True,
             print_label="Phê duyệt kết quả",
+            confirmation=gettext_lazy("Dossier %(code)s is approved; the applicant is told the result is ready."),
             notice="citizen.result_ready",
             citizen=(({}, RESULT_READY_TEXT),),
             citizen_agency="returning",
@@ -615,6 +629,7 @@ ACTIONS = {
             needs_comment=True,
             danger=True,
             print_label="Trả lại để xử lý lại",
+            confirmation=gettext_lazy("Dossier %(code)s is sent back to the specialist."),
         ),
         Action(
             "mark_result_ready",
@@ -626,6 +641,7 @@ ACTIONS = {
             params=("result",),
             advances=True,
             print_label="Hoàn thành xử lý",
+            confirmation=gettext_lazy("The result of dossier %(code)s is ready; the applicant is told."),
             notice="citizen.result_ready",
             citizen=(({}, RESULT_READY_TEXT),),
             citizen_agency="returning",
@@ -647,6 +663,7 @@ ACTIONS = {
             needs_comment=True,
             params=("new_due_at",),
             print_label="Xin lỗi và hẹn lại ngày trả kết quả",
+            confirmation=gettext_lazy("The new appointment date of dossier %(code)s is set: print the apology letter."),
             notice="citizen.extended",
             citizen=(
                 ({}, gettext_lazy("The office apologised for the delay and set a new appointment date: %(date)s.")),
@@ -664,6 +681,7 @@ ACTIONS = {
             needs_comment=True,
             danger=True,
             print_label="Dừng giải quyết hồ sơ",
+            confirmation=gettext_lazy("Processing of dossier %(code)s is stopped."),
             citizen=(({}, gettext_lazy("Processing of your dossier was stopped.")),),
             effect=_close,
         ),
@@ -679,6 +697,7 @@ ACTIONS = {
             needs_comment=True,
             danger=True,
             print_label="Rút hồ sơ theo yêu cầu",
+            confirmation=gettext_lazy("Dossier %(code)s is withdrawn at the applicant's request."),
             citizen=(({}, gettext_lazy("Your dossier was withdrawn at your request.")),),
             effect=_close,
         ),
@@ -694,6 +713,7 @@ ACTIONS = {
             awaited=True,
             advances=True,
             print_label="Trả kết quả",
+            confirmation=gettext_lazy("The result of dossier %(code)s is handed over."),
             citizen=(({}, gettext_lazy("The result was handed over.")),),
             effect=_return_result,
         ),
@@ -712,6 +732,7 @@ ACTIONS = {
             needs_comment=True,
             danger=True,
             print_label="Ghi nhận sai sót trong kết quả giải quyết",
+            confirmation=gettext_lazy("The error in the result of dossier %(code)s is recorded."),
             citizen=(({}, gettext_lazy("An error in your result was recorded; the office corrects it.")),),
             citizen_details="comment",
             guard=_guard_report_result_error,
@@ -726,6 +747,7 @@ ACTIONS = {
             frozenset({Role.LEADER}),
             params=("result",),
             print_label="Sửa đổi, đính chính kết quả giải quyết",
+            confirmation=gettext_lazy("The corrected result of dossier %(code)s is issued."),
             notice="citizen.result_ready",
             citizen=(({}, gettext_lazy("Your result was corrected. Please collect it at %(agency)s.")),),
             citizen_agency="returning",
@@ -741,6 +763,7 @@ ACTIONS = {
             frozenset({Role.RECEPTION}),
             scope="receiving",
             print_label="Nộp phí, lệ phí đã thu",
+            confirmation=gettext_lazy("The fee of dossier %(code)s is recorded as remitted."),
             guard=_guard_remit_fee,
             effect=_remit_fee,
         ),

@@ -145,9 +145,41 @@ except NotRegistered:
     _BaseUserAdmin = auth_admin.UserAdmin
 
 
+def _without_last_name(fieldsets):
+    return [
+        (name, {**options, "fields": [f for f in options.get("fields", ()) if f != "last_name"]})
+        for name, options in fieldsets
+    ]
+
+
 class UserAdmin(_BaseUserAdmin):
+    """Officers have one "Họ và tên" field, in Vietnamese order ("Đỗ Thị Thu"), stored in
+    `first_name` (procedures/0006 joined the old Họ / Tên pair): `get_full_name()` prints it
+    as typed on every screen and form. `last_name` stays empty."""
+
     inlines = [*_BaseUserAdmin.inlines, UserMembershipInline]
     list_filter = [*_BaseUserAdmin.list_filter, "memberships__role"]
+    list_display = ["username", "full_name", "email", "is_staff", "is_active"]
+    search_fields = ["username", "first_name", "email"]
+    ordering = ["username"]
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = _without_last_name(super().get_fieldsets(request, obj))
+        if obj is None and not any("first_name" in options.get("fields", ()) for _name, options in fieldsets):
+            first, *rest = fieldsets
+            fieldsets = [(first[0], {**first[1], "fields": [*first[1]["fields"], "first_name"]}), *rest]
+        return fieldsets
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        field = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if db_field.name == "first_name" and field is not None:
+            field.label = _("Full name")
+            field.help_text = _("Family, middle and given name in Vietnamese order, e.g. “Đỗ Thị Thu”.")
+        return field
+
+    @admin.display(description=_("full name"), ordering="first_name")
+    def full_name(self, obj):
+        return obj.get_full_name()
 
 
 admin.site.register(User, UserAdmin)

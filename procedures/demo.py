@@ -32,8 +32,8 @@ AGENCY_FIELDS = ("name", "level", "governing_body", "place_name", "address", "ph
 @dataclasses.dataclass(frozen=True)
 class DemoUser:
     username: str
-    first_name: str  # Vietnamese order: family and middle name first, so get_full_name() reads naturally
-    last_name: str
+    first_name: str  # the full name ("Họ và tên") in Vietnamese order: procedures/admin.py UserAdmin
+    last_name: str  # always empty (procedures/0006_officer_full_name)
     role: str | None  # None: the superuser, who needs no membership
     superuser: bool = False
 
@@ -43,11 +43,11 @@ class DemoUser:
 
 
 DEMO_USERS = (
-    DemoUser("admin", "Quản trị", "hệ thống", None, superuser=True),
-    DemoUser("tiepnhan", "Nguyễn Thị", "Hoa", Role.RECEPTION),
-    DemoUser("chuyenvien", "Trần Văn", "Nam", Role.SPECIALIST),
-    DemoUser("lanhdao", "Lê Minh", "Đức", Role.LEADER),
-    DemoUser("giamsat", "Phạm Thu", "Hà", Role.SUPERVISOR),
+    DemoUser("admin", "Quản trị hệ thống", "", None, superuser=True),
+    DemoUser("tiepnhan", "Nguyễn Thị Hoa", "", Role.RECEPTION),
+    DemoUser("chuyenvien", "Trần Văn Nam", "", Role.SPECIALIST),
+    DemoUser("lanhdao", "Lê Minh Đức", "", Role.LEADER),
+    DemoUser("giamsat", "Phạm Thu Hà", "", Role.SUPERVISOR),
 )
 
 

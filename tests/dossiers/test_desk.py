@@ -26,6 +26,11 @@ def office():
     return Office()
 
 
+@pytest.fixture
+def office():
+    return Office()
+
+
 # --- Required and conditional documents ----------------------------------------------------
 
 
@@ -85,7 +90,7 @@ def test_an_invalid_required_value_is_a_readable_import_error(office):
         ]
     )
     assert report.errors
-    assert "required “maybe” is not yes/no" in str(report.errors)
+    assert "bắt buộc “maybe” không phải có/không" in str(report.errors)
 
 
 def test_the_documents_brought_with_a_supplement_are_recorded_and_printed(client, office):

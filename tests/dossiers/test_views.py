@@ -200,7 +200,18 @@ def test_success_message_is_shown_after_an_action(client, office):
     dossier, _ = office.receive()
     login(client, office.reception)
     response = client.post(act_url(dossier, "assign"), {"assignee": ""}, follow=True)
-    assert f"done for dossier {dossier.code}" in response.content.decode()
+    assert f"Dossier {dossier.code} is forwarded to the specialist." in response.content.decode()
+
+
+def test_the_timeline_names_the_specialist_not_the_login_name(client, office):
+    office.specialist.first_name, office.specialist.last_name = "Đỗ Thị Thu", ""
+    office.specialist.save()
+    dossier, _ = office.receive()
+    office.act(dossier, "assign", assignee=office.specialist.username)
+    login(client, office.reception)
+    html = client.get(detail_url(dossier)).content.decode()
+    assert "Assigned to: Đỗ Thị Thu" in " ".join(html.split()).replace("</strong>", "")
+    assert office.specialist.username not in html
 
 
 # --- Only the permitted actions ----------------------------------------------------------

@@ -154,7 +154,7 @@ def test_with_debug_demo_users_get_their_roles_in_the_demo_commune_and_can_log_i
         user = User.objects.get(username=username)
         assert list(user.memberships.values_list("agency", "role")) == [(commune.pk, role)]
         assert user.email == f"{username}@motcua.local"
-        assert user.first_name and user.last_name
+        assert user.get_full_name() == user.first_name and not user.last_name  # one "Họ và tên" field
         assert not user.is_staff
         assert client.login(username=username, password=PASSWORD)
         client.logout()
