@@ -26,11 +26,6 @@ def office():
     return Office()
 
 
-@pytest.fixture
-def office():
-    return Office()
-
-
 # --- Required and conditional documents ----------------------------------------------------
 
 
@@ -303,3 +298,45 @@ def test_the_api_creates_dossiers_without_the_new_fields(client, office):
     )
     assert response.status_code == 201, response.content
     assert Dossier.objects.get().return_method == ""
+
+
+# --- Officers' names in Vietnamese order ----------------------------------------------------
+
+
+def test_the_migration_joins_family_and_given_name_in_vietnamese_order(office):
+    import importlib
+
+    from django.apps import apps
+    from django.db import connection
+
+    migration = importlib.import_module("procedures.migrations.0006_officer_full_name")
+    # As the admin used to ask: "Họ" (last_name) = "Đỗ Thị", "Tên" (first_name) = "Thu".
+    office.specialist.first_name, office.specialist.last_name = "Thu", "Đỗ Thị"
+    office.specialist.save()
+    office.leader.first_name, office.leader.last_name = "Lê Minh Đức", ""
+    office.leader.save()
+
+    class Editor:
+        pass
+
+    editor = Editor()
+    editor.connection = connection
+    migration.join_names(apps, editor)
+    migration.join_names(apps, editor)  # idempotent
+    office.specialist.refresh_from_db()
+    office.leader.refresh_from_db()
+    assert (office.specialist.first_name, office.specialist.last_name) == ("Đỗ Thị Thu", "")
+    assert office.specialist.get_full_name() == "Đỗ Thị Thu"
+    assert office.leader.get_full_name() == "Lê Minh Đức"
+
+
+def test_the_user_admin_asks_for_one_full_name(client, office):
+    from django.contrib.auth import get_user_model
+
+    admin_user = get_user_model().objects.create_superuser("root", "root@example.com", "x-Very-long-pass-1")
+    client.force_login(admin_user)
+    html = client.get(reverse("admin:auth_user_change", args=[office.specialist.pk])).content.decode()
+    assert 'name="first_name"' in html and 'name="last_name"' not in html
+    assert "Vietnamese order" in html or "thứ tự" in html
+    add = client.get(reverse("admin:auth_user_add")).content.decode()
+    assert 'name="first_name"' in add

@@ -124,3 +124,12 @@ def test_empty_inbox(client, office):
     assert response.status_code == 200
     assert response.context["unread_notifications_label"] == "0"
     assert response.context["items"] == []
+
+
+def test_links_in_a_notification_are_links(client, office):
+    note = Notification.objects.filter(recipient=office.specialist).first()
+    Notification.objects.filter(pk=note.pk).update(body="Xem hồ sơ: https://motcua.example/can-bo/ho-so/X-1/ <b>")
+    client.force_login(office.specialist)
+    page = client.get(INBOX).content.decode()
+    assert '<a href="https://motcua.example/can-bo/ho-so/X-1/" rel="nofollow">' in page
+    assert "&lt;b&gt;" in page  # the rest stays escaped
