@@ -10,7 +10,8 @@ delivers later.
 The lifecycle app imports none of its listeners (import-linter enforces it, see
 docs/architecture.md); each listener connects itself in its `AppConfig.ready()`:
 - `notifications.outbox.on_dossier_event` — citizen and officer notifications (outbox rows);
-- `reporting.stats.on_dossier_event` — the Decision 766 counters.
+- `reporting.stats.on_dossier_event` — the Decision 766 counters;
+- `interop.outbox.on_transition` — the national portal's sync rows (sent by `interop.sync`).
 `tests/dossiers/test_signals.py` checks that exactly these are connected.
 """
 

@@ -162,3 +162,12 @@ def test_reconcile_command_reports_mismatches_and_exits_non_zero(sandbox, capsys
     out = json.loads(capsys.readouterr().out)
     assert out["mismatched"] == 1 and out["mismatched_codes"] == [dossier.code]
     assert {"in_sync", "pending", "failed", "mismatched"} <= set(out)
+
+
+def test_interop_listens_to_the_lifecycle_through_the_documented_hook():
+    from dossiers import signals
+    from dossiers.models import Dossier
+
+    names = {f"{r.__module__}.{r.__qualname__}" for r in signals.dossier_transition._live_receivers(Dossier)[0]}
+    assert "interop.outbox.on_transition" in names
+    assert "interop.outbox.on_transition" in signals.__doc__
