@@ -12,9 +12,12 @@ Two chains:
 - `dossiers.DossierEvent`: one chain per dossier, appended while the dossier row is locked
   (`select_for_update`), so concurrent transitions of one dossier serialise on that lock.
 
-Deleting the *last* rows of a chain leaves a shorter but valid chain. Anchor the heads: the
-command prints each chain's head hash (`--heads`); record them outside the database (ticket,
-e-mail, log shipping) and compare later.
+Each dossier event also stores `state_hash`, the hash of the dossier row's state right after it
+(DOSSIER_STATE_FIELDS), inside its own hash; the dossier row stores its chain's head
+(`Dossier.chain_head`). So a raw UPDATE of the row (status, due date, name, result...) no longer
+matches its newest event, and deleting the newest events no longer matches the head, without any
+saved heads. The audit log's global chain still needs its head anchored: the command prints every
+head (`--heads`); record them outside the database (ticket, e-mail, log shipping) and compare later.
 
 This module has no model imports at import time: migrations use it too.
 """
@@ -44,6 +47,45 @@ EVENT_FIELDS = (
     "step_outcome",
     "created_at",
 )
+
+
+# The dossier row's state each event vouches for (`DossierEvent.state_hash`): a raw UPDATE of any of
+# these columns no longer matches the newest event's hash (`verify_audit_chain`).
+DOSSIER_STATE_FIELDS = (
+    "code",
+    "status",
+    "stage",
+    "received_at",
+    "due_at",
+    "original_due_at",
+    "step_due_at",
+    "finished_at",
+    "returned_at",
+    "applicant_name",
+    "applicant_id_number",
+    "applicant_phone",
+    "applicant_email",
+    "applicant_address",
+    "result_summary",
+    "returned_to",
+    "receiving_agency_id",
+    "competent_agency_id",
+    "returning_agency_id",
+    "assignee_id",
+    "supplement_requests",
+)
+
+
+def event_fields(event):
+    """The fields an event's hash covers: EVENT_FIELDS, and its `state_hash` once it has one (events
+    written before issue 13 have none and keep the hash they were given)."""
+    return EVENT_FIELDS + ("state_hash",) if getattr(event, "state_hash", "") else EVENT_FIELDS
+
+
+def state_hash(values):
+    """SHA-256 of a dossier row's state (`values` maps DOSSIER_STATE_FIELDS to the stored values)."""
+    content = {name: _canonical_value(values[name]) for name in DOSSIER_STATE_FIELDS}
+    return hashlib.sha256(json.dumps(content, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
 def _canonical_value(value):
@@ -92,15 +134,15 @@ def lock_global_chain(using="default"):
 
 
 def verify_chain(rows, fields):
-    """Walk one chain (rows in insertion order). Returns (checked count, first broken row or None,
-    reason)."""
+    """Walk one chain (rows in insertion order; `fields`: a tuple, or a function of the row).
+    Returns (checked count, first broken row or None, reason)."""
     prev = ""
     count = 0
     for row in rows:
         count += 1
         if row.prev_hash != prev:
             return count, row, "prev_hash does not match the previous row"
-        expected = chain_hash(prev, row, fields)
+        expected = chain_hash(prev, row, fields(row) if callable(fields) else fields)
         if row.hash != expected:
             return count, row, "content does not match its hash"
         prev = row.hash

@@ -313,6 +313,9 @@ class Dossier(models.Model):
             # The extension prompt: dossiers in processing never rescheduled, by due date.
             models.Index(
                 fields=["due_at"],
+    # The hash of this dossier's newest event (written by DossierEvent.save): deleting events from
+    # the end of the chain no longer leaves a valid-looking chain (verify_audit_chain).
+    chain_head = models.CharField(max_length=64, blank=True, editable=False)
                 include=["id"],
                 name="dossier_extension_prompt_idx",
                 condition=Q(status=4, original_due_at__isnull=True),
@@ -489,8 +492,16 @@ class DossierEvent(models.Model):
         using = kwargs.get("using") or "default"
         with transaction.atomic(using=using):
             # The dossier row lock serialises appends to this dossier's chain (the workflow
-            # service already holds it during a transition; taking it again is free).
-            Dossier.objects.using(using).select_for_update().filter(pk=self.dossier_id).values_list("pk").first()
+            # service already holds it during a transition; taking it again is free). The state it
+            # reads is the row as the transition saved it: the event vouches for it.
+            state = (
+                Dossier.objects.using(using)
+                .select_for_update()
+                .filter(pk=self.dossier_id)
+                .values(*audit.DOSSIER_STATE_FIELDS)
+                .first()
+            )
+            self.state_hash = audit.state_hash(state) if state is not None else ""
             last = (
                 DossierEvent.objects.using(using)
                 .filter(dossier_id=self.dossier_id)
@@ -499,11 +510,13 @@ class DossierEvent(models.Model):
                 .first()
             )
             self.prev_hash = last or ""
-            self.hash = audit.chain_hash(self.prev_hash, self, audit.EVENT_FIELDS)
+            self.hash = audit.chain_hash(self.prev_hash, self, audit.event_fields(self))
             super().save(*args, **kwargs)
 
     def delete(self, *args, **kwargs):
         raise TypeError("Dossier events are append-only.")
+    # The dossier row's state right after this event (accounts.audit.state_hash), covered by `hash`.
+    state_hash = models.CharField(max_length=64, blank=True, editable=False)
 
 
 class Pause(models.Model):
@@ -535,6 +548,9 @@ def attachment_path(instance, filename):
     now = timezone.now()
     return f"attachments/{now:%Y/%m}/{uuid.uuid4().hex}{suffix}"
 
+            Dossier.objects.using(using).filter(pk=self.dossier_id).update(chain_head=self.hash)
+            if DossierEvent.dossier.is_cached(self):
+                self.dossier.chain_head = self.hash  # a later save() of that instance keeps it
 
 class Attachment(models.Model):
     class Kind(models.TextChoices):

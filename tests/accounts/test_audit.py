@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import AppendOnlyError, AuditEntry
-from dossiers.models import DossierEvent
+from dossiers.models import Dossier, DossierEvent
 from motcua.log_privacy import MaskPersonalDataFilter
 from procedures.models import Field
 from tests.factories import Office, api_token, make_user
@@ -353,3 +353,43 @@ def test_every_denial_of_a_logged_in_user_is_recorded(client, office):
     for _ in range(3):
         client.post("/api/v1/dossiers/", {}, HTTP_AUTHORIZATION=f"Token {token}")
     assert AuditEntry.objects.filter(kind="forbidden", user=outsider).count() == 3
+
+
+@pytest.mark.parametrize(
+    ("column", "value"),
+    [
+        ("status", 9),
+        ("stage", "closed"),
+        ("due_at", "2030-01-01 00:00:00"),
+        ("applicant_name", "Người Khác"),
+        ("result_summary", "Cấp giấy (sửa)"),
+    ],
+)
+def test_a_dossier_row_changed_with_raw_sql_is_named(client, office, column, value):
+    """Issue 13, finding 8: a raw UPDATE of the dossier row went unnoticed (and the API served the
+    forged state). The newest event vouches for the row's state."""
+    dossier = activity(client, office)
+    assert "OK" in verify()
+    raw_sql(f"UPDATE {Dossier._meta.db_table} SET {column} = %s WHERE id = %s", [value, dossier.pk])  # noqa: S608
+
+    assert f"dossier {dossier.pk} ({dossier.code}): the dossier row was changed outside the workflow" in verify_fails()
+
+
+def test_deleting_the_newest_event_is_detected_without_saved_heads(client, office):
+    """Issue 13, finding 8: deleting the newest event left a shorter valid chain."""
+    dossier = activity(client, office)
+    newest = dossier.events.order_by("-id").first()
+    raw_sql(f"DELETE FROM {DossierEvent._meta.db_table} WHERE id = %s", [newest.pk])  # noqa: S608
+
+    assert f"dossier {dossier.pk} ({dossier.code}): its newest events were deleted" in verify_fails()
+
+
+def test_every_event_of_a_full_lifecycle_vouches_for_the_row(client, office):
+    dossier, _pin = office.receive()
+    for action, extra in (("assign", {}), ("propose_result", {"result": "Cấp giấy"}), ("approve", {})):
+        office.act(dossier, action, **extra)
+    dossier.refresh_from_db()
+    events = list(dossier.events.order_by("id"))
+    assert all(event.state_hash for event in events)
+    assert dossier.chain_head == events[-1].hash
+    assert "OK" in verify()
