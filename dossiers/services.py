@@ -346,7 +346,8 @@ def close_expired_supplements(now=None):
     by state, and each close re-checks the state under a lock."""
     now = now or timezone.now()
     # 15 calendar days from the day after the request end at least 15 days after it.
-    candidates = Dossier.objects.filter(status=Status.AWAITING_SUPPLEMENT, step_started_at__lte=now - timedelta(days=SUPPLEMENT_WAIT_DAYS))
+    earliest = now - timedelta(days=SUPPLEMENT_WAIT_DAYS)
+    candidates = Dossier.objects.filter(status=Status.AWAITING_SUPPLEMENT, step_started_at__lte=earliest)
     closed = 0
     for dossier in candidates.iterator():
         last_request = dossier.events.filter(action="request_supplement").order_by("-created_at").first()

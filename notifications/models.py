@@ -19,6 +19,14 @@ class ReminderKind(models.TextChoices):
     OVERDUE = "overdue", _("Overdue")
     STEP_OVERDUE = "step_overdue", _("Step deadline passed")
     EXTENSION_PROMPT = "extension_prompt", _("Issue the apology letter while still possible")
+    # Art. 17.2: an online submission still waiting 2 working hours after it arrived.
+    ONLINE_INTAKE = "online_intake", _("Online submission waiting for acceptance")
+    # Art. 23.1: a wrong result not corrected within 3 working days of the report.
+    CORRECTION_OVERDUE = "correction_overdue", _("Result correction overdue")
+    # Art. 24.3: a fee collected at the desk not remitted within 8 working hours.
+    FEE_REMITTANCE_OVERDUE = "fee_remittance_overdue", _("Fee not remitted in time")
+    # (Art. 19.4c, the late reply of a consulted agency, comes with inter-agency consultation: a kind
+    # "consultation_overdue" whose threshold is "<consultation id>:<deadline>", owned by that agency.)
 
 
 class Reminder(models.Model):

@@ -84,6 +84,22 @@ DEFAULT_TEXTS = {
         "Hồ sơ {{ code }} đến hạn lúc {{ due_at }}. Nếu không kịp giải quyết, hãy lập phiếu xin lỗi và hẹn lại"
         " ngày trả kết quả (Mẫu 04) chậm nhất trước hạn một ngày.\n{{ officer_url }}",
     ),
+    "reminder.online_intake": (
+        "Hồ sơ trực tuyến {{ code }} đang chờ tiếp nhận",
+        "Hồ sơ {{ code }} – {{ procedure }} – nộp trực tuyến lúc {{ submitted_at }} chưa được tiếp nhận. Hồ sơ"
+        " trực tuyến phải được tiếp nhận hoặc trả lại trong 08 giờ làm việc (hạn: {{ step_due_at }}).\n"
+        "{{ officer_url }}",
+    ),
+    "reminder.correction_overdue": (
+        "Hồ sơ {{ code }}: quá hạn sửa đổi, đính chính kết quả",
+        "Kết quả giải quyết hồ sơ {{ code }} – {{ procedure }} – có sai sót đã được ghi nhận nhưng chưa được"
+        " sửa đổi, đính chính trong 03 ngày làm việc (hạn: {{ correction_due_at }}).\n{{ officer_url }}",
+    ),
+    "reminder.fee_remittance_overdue": (
+        "Hồ sơ {{ code }}: phí, lệ phí đã thu chưa được nộp",
+        "Phí, lệ phí đã thu của hồ sơ {{ code }} – {{ procedure }} – chưa được nộp trong 08 giờ làm việc"
+        " (hạn: {{ fee_remit_due_at }}).\n{{ officer_url }}",
+    ),
     "digest": (
         "Tổng hợp hồ sơ ngày {{ today }}",
         "Chào {{ officer }},\n\nHồ sơ đang chờ anh/chị: {{ waiting }}\n"
@@ -103,6 +119,9 @@ KIND_LABELS = {
     "reminder.overdue": _("Officer: overdue (daily)"),
     "reminder.step_overdue": _("Officer: step deadline passed"),
     "reminder.extension_prompt": _("Officer: issue the apology letter while still possible"),
+    "reminder.online_intake": _("Officer: online submission waiting for acceptance"),
+    "reminder.correction_overdue": _("Officer: result correction overdue"),
+    "reminder.fee_remittance_overdue": _("Officer: collected fee not remitted in time"),
     "digest": _("Officer: morning digest"),
 }
 
@@ -118,10 +137,14 @@ DOSSIER_PLACEHOLDERS = {
     "due_at": _("due at (appointment date)"),
     "original_due_at": _("due date before the extension"),
     "step_due_at": _("step deadline"),
+    "submitted_at": _("submitted at"),
+    "correction_due_at": _("result correction due at"),
+    "fee_remit_due_at": _("fee to remit by"),
     "reason": _("reason given by the officer"),
     "missing_documents": _("documents to supplement, one per line"),
     "lookup_url": _("public lookup page"),
     "officer_url": _("the dossier's page in the officer workspace"),
+    "rating_url": _("the citizen's rating link (works once the dossier has ended)"),
 }
 DIGEST_PLACEHOLDERS = {
     "today": _("date"),
@@ -144,7 +167,6 @@ ENGINE = Engine(autoescape=False, libraries={}, loaders=[])
 def compile_text(text):
     """Compile an admin-edited text; raises django.template.TemplateSyntaxError if broken."""
     return ENGINE.from_string(text)
-    "rating_url": _("the citizen's rating link (works once the dossier has ended)"),
 
 
 def _render(subject, body, context):
@@ -222,10 +244,15 @@ def dossier_context(dossier, event=None, memo=None):
             "due_at": fmt(dossier.due_at),
             "original_due_at": fmt(dossier.original_due_at),
             "step_due_at": fmt(dossier.step_due_at),
+            "submitted_at": fmt(dossier.submitted_at),
+            "correction_due_at": fmt(dossier.correction_due_at),
+            "fee_remit_due_at": fmt(dossier.fee_remit_due_at),
             "reason": reason,
             "missing_documents": "\n".join(f"- {m}" for m in missing),
             "lookup_url": f"{settings.SITE_URL}{lookup_path}?{urlencode({'ma': dossier.code})}",
             "officer_url": f"{settings.SITE_URL}{officer_path(dossier, memo)}",
+            # Citizens' messages only (the scan's officer reminders, built with a memo, need none).
+            "rating_url": rating_url(dossier) if memo is None else "",
         }
 
 
@@ -251,8 +278,6 @@ def sample_context(kind):
     """A context for the admin preview: the newest dossier's values, or a fixed sample."""
     if kind == "digest":
         return {
-            # Citizens' messages only (the scan's officer reminders, built with a memo, need none).
-            "rating_url": rating_url(dossier) if memo is None else "",
             "today": timezone.localdate().strftime("%d/%m/%Y"),
             "officer": "Nguyễn Thị Bình",
             "waiting": 7,
@@ -277,10 +302,14 @@ def sample_context(kind):
         "due_at": "05/03/2026 11:30",
         "original_due_at": "05/03/2026 11:30",
         "step_due_at": "04/03/2026 10:00",
+        "submitted_at": "02/03/2026 08:40",
+        "correction_due_at": "10/03/2026 17:00",
+        "fee_remit_due_at": "03/03/2026 08:00",
         "reason": "Hồ sơ cần xác minh thêm",
         "missing_documents": "- Giấy chứng sinh",
         "lookup_url": f"{settings.SITE_URL}/tra-cuu/?ma=000.00.21.H12-260302-0001",
         "officer_url": f"{settings.SITE_URL}/can-bo/ho-so/000.00.21.H12-260302-0001/",
+        "rating_url": f"{settings.SITE_URL}/danh-gia/MQ:1s2x3y:abc/",
     }
 
 
@@ -309,7 +338,6 @@ def delivery_state(channel, now):
     """(state, sent_at) of a new outbox row: in-app rows are delivered by being written, so they
     are stored as sent and the pending index (and the delivery query) only holds rows that still
     have to leave the building."""
-        "rating_url": f"{settings.SITE_URL}/danh-gia/MQ:1s2x3y:abc/",
     if channel == NotificationChannel.IN_APP:
         return Notification.State.SENT, now
     return Notification.State.PENDING, None
@@ -404,11 +432,22 @@ def _members(role, agency_id):
     ]
 
 
-def _officer_groups(dossier, include_leaders):
+# Reminders about a duty that is not the current step's: who holds it, whatever the stage.
+REMINDER_OWNERS = {
+    "online_intake": (Role.RECEPTION, "receiving"),
+    "correction_overdue": (Role.LEADER, "competent"),
+    "fee_remittance_overdue": (Role.RECEPTION, "receiving"),
+}
+
+
+def _officer_groups(dossier, include_leaders, kind=None):
     """(the assignee who must act, or None; the (role, agency) pairs whose officers must)."""
     groups = []
     assignee = None
-    if dossier.assignee_id and dossier.stage == Stage.PROCESSING:
+    if kind in REMINDER_OWNERS:
+        role, scope = REMINDER_OWNERS[kind]
+        groups.append((role, getattr(dossier, f"{scope}_agency_id")))
+    elif dossier.assignee_id and dossier.stage == Stage.PROCESSING:
         assignee = dossier.assignee
     else:
         owner = STAGE_OWNERS.get(dossier.stage)
@@ -420,11 +459,12 @@ def _officer_groups(dossier, include_leaders):
     return assignee, groups
 
 
-def responsible_officers(dossier, include_leaders=True, lookups=None):
+def responsible_officers(dossier, include_leaders=True, lookups=None, kind=None):
     """Who must act now: the assignee during processing, else the officers holding the stage's
-    role in the right agency (reception at intake); plus the competent agency's leaders."""
+    role in the right agency (reception at intake); plus the competent agency's leaders. A reminder
+    `kind` of REMINDER_OWNERS goes to the holders of that duty instead."""
     members = lookups.members if lookups is not None else _members
-    assignee, groups = _officer_groups(dossier, include_leaders)
+    assignee, groups = _officer_groups(dossier, include_leaders, kind)
     users = []
     if assignee is not None and assignee.is_active:
         users.append(assignee)
@@ -595,7 +635,7 @@ class ReminderWriter:
         policy = self.policy
         include_leaders = policy.notify_leaders
         self.lookups.prefetch_members(
-            pair for _pk, _kind, dossier in new for pair in _officer_groups(dossier, include_leaders)[1]
+            pair for _pk, kind, dossier in new for pair in _officer_groups(dossier, include_leaders, kind)[1]
         )
         now = connection.ops.adapt_datetimefield_value(self.now)
         in_app, email = NotificationChannel.IN_APP, NotificationChannel.EMAIL
@@ -603,7 +643,9 @@ class ReminderWriter:
         with translation.override(settings.LANGUAGE_CODE):
             for reminder_pk, reminder_kind, dossier in new:
                 kind = f"reminder.{reminder_kind}"
-                users = responsible_officers(dossier, include_leaders=include_leaders, lookups=self.lookups)
+                users = responsible_officers(
+                    dossier, include_leaders=include_leaders, lookups=self.lookups, kind=reminder_kind
+                )
                 if not users:
                     continue
                 context = dossier_context(dossier, memo=self._memo)

@@ -23,7 +23,8 @@ from django.db.models.functions import Concat
 from django.urls import reverse
 from django.utils import timezone
 
-from dossiers.models import RUNNING_STATUSES, Dossier, Status
+from dossiers import periods
+from dossiers.models import RUNNING_STATUSES, Channel, Dossier, Status
 from notifications import outbox as notifications
 from notifications.models import NotificationChannel, Reminder, ReminderKind, ReminderPolicy
 from procedures import deadlines
@@ -43,6 +44,11 @@ FIELDS = (
     "due_at",
     "original_due_at",
     "step_due_at",
+    "channel",
+    "submitted_at",
+    "correction_due_at",
+    "fee_remit_due_at",
+    "fee_remitted_at",
     "procedure_id",
     "receiving_agency_id",
     "competent_agency_id",
@@ -96,14 +102,23 @@ def reminder_kinds(dossier, now, calendar, policy, limits=None):
     * overdue: past due, once per working day (threshold = the day) until finished;
     * extension_prompt: due within `policy.extension_prompt_working_days` working days, not
       rescheduled yet and still at least one day before the due date (Art. 19.6, 12.5);
-    * step_overdue: the current workflow step's deadline has passed (once per step deadline).
+    * step_overdue: the current workflow step's deadline has passed (once per step deadline);
+    * online_intake: an online submission still waiting 2 working hours after it arrived (once);
+    * correction_overdue: a reported wrong result not corrected by its deadline (any status);
+    * fee_remittance_overdue: a fee collected at the desk not remitted by its deadline (any status).
 
     `limits` (the same for every dossier of a scan) may be passed to save recomputing them.
     """
+    kinds = [*_after_deadline_kinds(dossier, now)]
     if dossier.status not in RUNNING_STATUSES:  # Dossier.objects.running()
-        return []
+        return kinds
     limits = limits or Limits.at(now, calendar, policy)
-    kinds = []
+    if (
+        dossier.status == Status.SUBMITTED_ONLINE
+        and dossier.channel == Channel.ONLINE
+        and periods.online_intake_alert_at(dossier) <= now
+    ):
+        kinds.append((ReminderKind.ONLINE_INTAKE, ONLINE_INTAKE_THRESHOLD))
     today = limits.today
     due = dossier.due_at
     if due is not None:
@@ -128,6 +143,18 @@ def reminder_kinds(dossier, now, calendar, policy, limits=None):
     if dossier.step_due_at is not None and dossier.step_due_at < now:
         kinds.append((ReminderKind.STEP_OVERDUE, f"{dossier.stage}:{moment_key(dossier.step_due_at)}"))
     return kinds
+
+
+# One alert per online submission: it is about the dossier, not a moving deadline.
+ONLINE_INTAKE_THRESHOLD = "2h"
+
+
+def _after_deadline_kinds(dossier, now):
+    """The reminders of deadlines that outlive the processing (a correction, a fee to remit)."""
+    if dossier.correction_due_at is not None and dossier.correction_due_at < now:
+        yield ReminderKind.CORRECTION_OVERDUE, moment_key(dossier.correction_due_at)
+    if dossier.fee_remit_due_at is not None and dossier.fee_remitted_at is None and dossier.fee_remit_due_at < now:
+        yield ReminderKind.FEE_REMITTANCE_OVERDUE, moment_key(dossier.fee_remit_due_at)
 
 
 def horizon(now, calendar, policy):
@@ -210,6 +237,29 @@ def candidate_ids(now, calendar, policy, limits=None):
     ]
     if limits.working_today:
         queries.append(_missing(running.filter(due_at__lt=now), ReminderKind.OVERDUE, Value(limits.today.isoformat())))
+    # Online submissions waiting at least 2 hours (2 working hours take at least that; the exact
+    # moment is checked in Python), corrections and fee remittances past their deadlines.
+    everything = Dossier.objects.order_by()
+    queries += [
+        _missing(
+            everything.filter(
+                status=Status.SUBMITTED_ONLINE,
+                submitted_at__lte=now - timedelta(minutes=periods.ONLINE_INTAKE_ALERT_MINUTES),
+            ),
+            ReminderKind.ONLINE_INTAKE,
+            Value(ONLINE_INTAKE_THRESHOLD),
+        ),
+        _missing(
+            everything.filter(correction_due_at__lt=now),
+            ReminderKind.CORRECTION_OVERDUE,
+            LocalISO(OuterRef("correction_due_at")),
+        ),
+        _missing(
+            everything.filter(fee_remit_due_at__lt=now, fee_remitted_at__isnull=True),
+            ReminderKind.FEE_REMITTANCE_OVERDUE,
+            LocalISO(OuterRef("fee_remit_due_at")),
+        ),
+    ]
     ids = set()
     for query in queries:
         ids.update(query)

@@ -241,7 +241,6 @@ class WorkingCalendar:
         return sum((end.hour * 60 + end.minute) - (start.hour * 60 + start.minute) for start, end in self.sessions)
 
 
-
 def get_calendar() -> WorkingCalendar:
     """The project's calendar: `CalendarOverride` rows (one query) and `settings.OFFICE_HOURS`.
 

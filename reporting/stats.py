@@ -1127,7 +1127,8 @@ def metric_dossiers(metric, filters, now=None):
     finished = {v: k for k, v in FINISH_FIELD.items()}
     late_end = metric.endswith("_late") and metric.removesuffix("_late") in finished
     if metric == "finished" or metric in finished or late_end:
-        kinds = RESULT_KINDS if metric == "finished" else (finished[metric.removesuffix("_late") if late_end else metric],)
+        kind = finished.get(metric.removesuffix("_late") if late_end else metric)
+        kinds = RESULT_KINDS if metric == "finished" else (kind,)
         queryset = queryset.filter(
             stat_fact__finished_on__gte=start, stat_fact__finished_on__lte=end, stat_fact__finish_kind__in=kinds
         )

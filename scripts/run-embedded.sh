@@ -8,10 +8,15 @@ PY=.venv/bin/python
 export DEBUG=${DEBUG:-1}
 export SITE_URL=${SITE_URL:-http://$HOST:$PORT}
 unset REDIS_URL
+# The National Public Service Portal (docs/national-portal.md): the project's sandbox of it at
+# $SITE_URL/sandbox/dvcqg/ (the Celery worker, another process, reaches it over HTTP there), with
+# test citizens for the national-account sign-in and a few online submissions waiting.
+export DVCQG_SANDBOX=${DVCQG_SANDBOX:-1}
 mkdir -p var/celery-broker var/mail
 
 $PY manage.py migrate --noinput
 $PY manage.py seed_demo
+if [ "$DVCQG_SANDBOX" = "1" ]; then $PY manage.py dvcqg_sandbox --submissions 2; fi
 
 .venv/bin/celery -A motcua worker -B --pool solo --loglevel INFO \
   --schedule var/celerybeat-schedule >var/celery.log 2>&1 &
@@ -23,6 +28,8 @@ cat <<MSG
   Một Cửa is running at $SITE_URL/
     officer workspace  $SITE_URL/can-bo/      admin  $SITE_URL/admin/
     API docs           $SITE_URL/api/docs/
+    national portal    $SITE_URL/sandbox/dvcqg/  (sandbox: online submissions, faults, test citizens)
+    citizen sign-in    $SITE_URL/cong-dan/ho-so/  (test citizen 001090000001, password motcua-demo)
   Demo accounts (password: motcua-demo):
     admin (administrator), tiepnhan (reception), chuyenvien (specialist),
     lanhdao (leader), giamsat (supervisor)

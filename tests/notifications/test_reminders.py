@@ -617,7 +617,8 @@ def test_scan_queries_are_the_same_for_5_or_50_due_dossiers_and_a_rerun_is_a_few
     many, many_queries, many_rerun = scan_cost(50, vn(2026, 3, 16, 9, 0))
     assert few == 5 * 2 and many >= 50 * 2  # due_soon and extension_prompt each
     assert few_queries == many_queries, (few_queries, many_queries)
-    assert few_rerun == many_rerun <= 8, (few_rerun, many_rerun)
+    # (The online-intake alert, the result correction and the fee remittance add one query each.)
+    assert few_rerun == many_rerun <= 11, (few_rerun, many_rerun)
 
 
 @pytest.mark.django_db

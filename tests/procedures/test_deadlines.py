@@ -15,6 +15,7 @@ import pytest
 from procedures.deadlines import (
     WorkingCalendar,
     add_working_minutes,
+    civil_period_end,
     compute_due_at,
     counting_start,
     get_calendar,
@@ -391,3 +392,55 @@ def test_a_financial_obligation_pause_moves_the_due_date_by_the_paused_working_t
     paused = working_minutes_between(vn(2026, 3, 4, 16, 30), vn(2026, 3, 5, 8, 0), CAL)  # 30 + 30
     assert paused == 60
     assert add_working_minutes(due, paused, CAL) == vn(2026, 3, 10, 14, 30)
+
+
+# --- Calendar-day periods counted by the Civil Code (Art. 147.3, 148.1, 148.5, 148.6) ------------
+
+
+@pytest.mark.parametrize(
+    ("notice_at", "days", "ends"),
+    [
+        # Wed 25/11/2026 10:00 + 15: day 1 Thu 26/11, day 15 Thu 10/12 → 24:00 Thu 10/12.
+        (vn(2026, 11, 25, 10, 0), 15, vn(2026, 12, 11, 0, 0)),
+        # A notice at 23:59 or at 00:01 of the same day: the same end (the notice day is not counted).
+        (vn(2026, 11, 25, 23, 59), 15, vn(2026, 12, 11, 0, 0)),
+        (vn(2026, 11, 25, 0, 1), 15, vn(2026, 12, 11, 0, 0)),
+        # Fri 04/12/2026 + 15: day 15 Sat 19/12 is a day off → the end of Mon 21/12.
+        (vn(2026, 12, 4, 10, 0), 15, vn(2026, 12, 22, 0, 0)),
+        # Mon 02/02/2026 + 15: day 15 Tue 17/02 is in Tết (16–20/02) → the end of Mon 23/02.
+        (vn(2026, 2, 2, 9, 0), 15, vn(2026, 2, 24, 0, 0)),
+        # Fri 07/08/2026 + 15: day 15 Sat 22/08 is a make-up working day → it ends that day.
+        (vn(2026, 8, 7, 9, 0), 15, vn(2026, 8, 23, 0, 0)),
+        # Days off inside the period are counted: Sat 12/12/2026 + 2 → Mon 14/12, a working day.
+        (vn(2026, 12, 12, 9, 0), 2, vn(2026, 12, 15, 0, 0)),
+    ],
+)
+def test_civil_period_end_counts_calendar_days_and_moves_past_days_off(notice_at, days, ends):
+    assert civil_period_end(notice_at, days, CAL) == ends
+
+
+def test_civil_period_end_follows_the_admin_days_off(db):
+    # Thu 10/12/2026 made a day off: the period of a notice on Wed 25/11 moves to the end of Fri 11/12.
+    CalendarOverride.objects.create(date=date(2026, 12, 10), kind=CalendarOverride.Kind.DAY_OFF)
+    assert civil_period_end(vn(2026, 11, 25, 10, 0), 15, get_calendar()) == vn(2026, 12, 12, 0, 0)
+
+
+@pytest.mark.parametrize("days", [0, -1, 1.5, True])
+def test_civil_period_end_refuses_periods_that_are_not_whole_positive_days(days):
+    with pytest.raises((TypeError, ValueError)):
+        civil_period_end(vn(2026, 3, 2, 9, 0), days, CAL)
+
+
+@pytest.mark.parametrize(
+    ("moment", "close"),
+    [
+        (vn(2026, 3, 10, 8, 15), vn(2026, 3, 10, 11, 30)),
+        (vn(2026, 3, 10, 11, 30), vn(2026, 3, 10, 11, 30)),
+        (vn(2026, 3, 10, 12, 0), vn(2026, 3, 10, 17, 0)),
+        (vn(2026, 3, 10, 6, 0), vn(2026, 3, 10, 11, 30)),
+        (vn(2026, 3, 10, 17, 1), None),
+        (vn(2026, 3, 7, 9, 0), None),  # Saturday
+    ],
+)
+def test_session_close_at_or_after(moment, close):
+    assert CAL.session_close_at_or_after(moment) == close

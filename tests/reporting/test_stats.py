@@ -200,7 +200,10 @@ def brute_force(start, end, agency_ids=None, field_code=None, dossiers=None):
             assert status in OPEN_STATUSES
             if status in PAUSED_STATUSES:
                 # A pending supplement or obligation is judged at the request.
-                found += ["paused", "paused_overdue" if late_at(events, pause_started(events, period_end)) else "paused_on_time"]
+                found += [
+                    "paused",
+                    "paused_overdue" if late_at(events, pause_started(events, period_end)) else "paused_on_time",
+                ]
             else:
                 overdue = requests > 1 or (due is not None and due < period_end)
                 found += ["in_progress", "in_progress_overdue" if overdue else "in_progress_on_time"]
