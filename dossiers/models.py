@@ -281,6 +281,9 @@ class Dossier(models.Model):
     returned_to = models.CharField(_("collected by"), max_length=255, blank=True, editable=False)
     return_method = models.CharField(_("return method"), max_length=20, blank=True, editable=False)
     pin_hash = models.CharField(max_length=64, editable=False)
+    # The hash of this dossier's newest event (written by DossierEvent.save): deleting events from
+    # the end of the chain no longer leaves a valid-looking chain (verify_audit_chain).
+    chain_head = models.CharField(max_length=64, blank=True, editable=False)
     # The reception form's one-time key: a double submit (or a retried request) finds the dossier
     # the first submit created instead of creating a second one (`services.dossier_receive`).
     intake_key = models.CharField(max_length=64, null=True, blank=True, unique=True, editable=False)
@@ -313,9 +316,6 @@ class Dossier(models.Model):
             # The extension prompt: dossiers in processing never rescheduled, by due date.
             models.Index(
                 fields=["due_at"],
-    # The hash of this dossier's newest event (written by DossierEvent.save): deleting events from
-    # the end of the chain no longer leaves a valid-looking chain (verify_audit_chain).
-    chain_head = models.CharField(max_length=64, blank=True, editable=False)
                 include=["id"],
                 name="dossier_extension_prompt_idx",
                 condition=Q(status=4, original_due_at__isnull=True),
@@ -473,6 +473,8 @@ class DossierEvent(models.Model):
     # Tamper evidence: one hash chain per dossier (accounts/audit.py, `manage.py verify_audit_chain`).
     prev_hash = models.CharField(max_length=64, blank=True, editable=False)
     hash = models.CharField(max_length=64, blank=True, editable=False)
+    # The dossier row's state right after this event (accounts.audit.state_hash), covered by `hash`.
+    state_hash = models.CharField(max_length=64, blank=True, editable=False)
 
     objects = EventQuerySet.as_manager()
 
@@ -512,11 +514,12 @@ class DossierEvent(models.Model):
             self.prev_hash = last or ""
             self.hash = audit.chain_hash(self.prev_hash, self, audit.event_fields(self))
             super().save(*args, **kwargs)
+            Dossier.objects.using(using).filter(pk=self.dossier_id).update(chain_head=self.hash)
+            if DossierEvent.dossier.is_cached(self):
+                self.dossier.chain_head = self.hash  # a later save() of that instance keeps it
 
     def delete(self, *args, **kwargs):
         raise TypeError("Dossier events are append-only.")
-    # The dossier row's state right after this event (accounts.audit.state_hash), covered by `hash`.
-    state_hash = models.CharField(max_length=64, blank=True, editable=False)
 
 
 class Pause(models.Model):
@@ -548,9 +551,6 @@ def attachment_path(instance, filename):
     now = timezone.now()
     return f"attachments/{now:%Y/%m}/{uuid.uuid4().hex}{suffix}"
 
-            Dossier.objects.using(using).filter(pk=self.dossier_id).update(chain_head=self.hash)
-            if DossierEvent.dossier.is_cached(self):
-                self.dossier.chain_head = self.hash  # a later save() of that instance keeps it
 
 class Attachment(models.Model):
     class Kind(models.TextChoices):
