@@ -305,22 +305,22 @@ ATTACHMENT_MAX_BYTES = env.int("ATTACHMENT_MAX_BYTES", default=10 * 1024 * 1024)
 # The key of the lookup PINs' HMAC (dossiers.models.hash_pin); empty: SECRET_KEY. Set it to keep
 # the printed PINs valid across a SECRET_KEY rotation.
 PIN_HASH_KEY = env.str("PIN_HASH_KEY", default="")
-# Citizen lookup throttling: failed lookups per client address and window.
-LOOKUP_MAX_FAILURES = env.int("LOOKUP_MAX_FAILURES", default=10)
 # How long the officer's session remembers a just-issued PIN (masked, dossiers.pdf.remember_pin) so
 # the receipt printed right after intake carries it.
 RECEIPT_PIN_SECONDS = env.int("RECEIPT_PIN_SECONDS", default=3600)
+# Citizen lookup throttling: failed lookups per client address and window.
+LOOKUP_MAX_FAILURES = env.int("LOOKUP_MAX_FAILURES", default=10)
 LOOKUP_WINDOW_SECONDS = env.int("LOOKUP_WINDOW_SECONDS", default=15 * 60)
+# ... and per dossier code, whatever the address: beyond this the code is locked (its desk is told)
+# until the sliding window has passed the failures. PINs have 6 digits; codes are sequential.
+LOOKUP_CODE_MAX_FAILURES = env.int("LOOKUP_CODE_MAX_FAILURES", default=10)
+LOOKUP_CODE_WINDOW_SECONDS = env.int("LOOKUP_CODE_WINDOW_SECONDS", default=3600)
 # Citizen ratings (ratings/): the holder may change a rating for this many days after the first
 # one; the rating link of the final SMS/e-mail is valid this many days.
 RATING_CHANGE_DAYS = env.int("RATING_CHANGE_DAYS", default=7)
 RATING_LINK_DAYS = env.int("RATING_LINK_DAYS", default=60)
 # Denied requests of anonymous callers (bad API tokens, CSRF failures): one audit row per address
 # and status in this many seconds (accounts.middleware.AuditDeniedMiddleware); logged-in users' are
-# ... and per dossier code, whatever the address: beyond this the code is locked (its desk is told)
-# until the sliding window has passed the failures. PINs have 6 digits; codes are sequential.
-LOOKUP_CODE_MAX_FAILURES = env.int("LOOKUP_CODE_MAX_FAILURES", default=10)
-LOOKUP_CODE_WINDOW_SECONDS = env.int("LOOKUP_CODE_WINDOW_SECONDS", default=3600)
 # all recorded.
 AUDIT_ANONYMOUS_DENIALS_SECONDS = env.int("AUDIT_ANONYMOUS_DENIALS_SECONDS", default=60)
 # Number of reverse proxies in front of the app whose X-Forwarded-For entries are trusted.
