@@ -211,6 +211,11 @@ class Bench:
             PYTHONUNBUFFERED="1",
         )
         env.pop("STATICFILES_STORAGE", None)  # production: the manifest storage
+        if self.args.dvcqg_down:
+            # Synchronisation with the national portal on, the portal down (nothing listens on the
+            # discard port): every transition writes its sync row; compare transition_assign with a
+            # run without --dvcqg-down (docs/national-portal.md, "Sync never slows a transition").
+            env.update(DVCQG_URL="http://127.0.0.1:9/dvcqg-down", DVCQG_SANDBOX="0")
         if self.mode == "smoke":
             env.update(
                 STATICFILES_STORAGE="django.contrib.staticfiles.storage.StaticFilesStorage", BENCH_STATIC_FINDERS="1"
@@ -1067,6 +1072,11 @@ def parse_args(argv):
     parser.add_argument("--drop", action="store_true", help="drop the bench database at the end")
     parser.add_argument("--only", help="comma-separated scenario names to run")
     parser.add_argument("--skip-reminders", action="store_true", help="do not time the reminder scan")
+    parser.add_argument(
+        "--dvcqg-down",
+        action="store_true",
+        help="sync with the national portal on, the portal unreachable (the transition scenario's portal-down variant)",
+    )
     parser.add_argument("--seed", type=int, default=1, help="random seed of the data and the load (default 1)")
     parser.add_argument("--results-dir", help="folder for the results (default bench/results)")
     parser.add_argument("--output", help="the results file (default <results-dir>/<date>[-mode].json)")

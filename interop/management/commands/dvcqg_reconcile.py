@@ -19,7 +19,7 @@ class Command(BaseCommand):
         try:
             report = reconcile()
         except PortalError as exc:
-            raise CommandError(f"the national portal cannot be asked: {exc}") from exc
+            raise CommandError(f"the national portal cannot be asked: {exc}", returncode=2) from exc
         data = report.as_dict()
         if options["json"]:
             self.stdout.write(json.dumps(data, ensure_ascii=False))
