@@ -115,7 +115,15 @@ class ObtainTokenView(APIView):
 class LogoutTokenView(KnoxLogoutView):
     """Revokes the token sent (and, as every logout does, the user's other tokens)."""
 
-    @extend_schema(summary="Revoke the API token sent (log out)", request=None, responses={204: None})
+    @extend_schema(
+        summary="Revoke the API token sent (log out)",
+        request=None,
+        responses={
+            204: None,
+            401: OpenApiResponse(DetailSerializer, description="No token, or an unknown, expired or revoked one."),
+            403: OpenApiResponse(DetailSerializer, description="A session whose two-factor login is not finished."),
+        },
+    )
     def post(self, request, format=None):
         return super().post(request, format=format)
 
