@@ -11,6 +11,7 @@ app_name = "dossiers"
 urlpatterns = [
     path("tra-cuu/", lookup.lookup_page, name="lookup"),
     path("can-bo/", views.workspace, name="workspace"),
+    path("can-bo/bat-dau/", views.home, name="home"),
     path("can-bo/tiep-nhan/", views.receive, name="receive"),
     path("can-bo/thu-tuc-goi-y/", views.procedure_suggest, name="procedure_suggest"),
     path("can-bo/phe-duyet/", views.approvals, name="approvals"),

