@@ -11,7 +11,11 @@ The lifecycle app imports none of its listeners (import-linter enforces it, see
 docs/architecture.md); each listener connects itself in its `AppConfig.ready()`:
 - `notifications.outbox.on_dossier_event` — citizen and officer notifications (outbox rows);
 - `reporting.stats.on_dossier_event` — the Decision 766 counters;
-- `interop.outbox.on_transition` — the national portal's sync rows (sent by `interop.sync`).
+- `interop.outbox.on_transition` — the national portal's sync rows (sent by `interop.sync`);
+- `signing.services.on_dossier_event` — a proposed result's document (and number), and how the
+  result was handed over (refuses an electronic hand-over without a signed result). The signature
+  itself is not a listener: the approval calls the signing app before its transaction
+  (`dossiers.sealing`).
 `tests/dossiers/test_signals.py` checks that exactly these are connected.
 """
 

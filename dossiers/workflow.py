@@ -821,3 +821,5 @@ def outcome_of(action, status, stage):
 
 
 AWAITED_ACTIONS = tuple(name for name, a in ACTIONS.items() if a.awaited)
+    # signing.views.mark_digitised: the desk scanned the paper documents (Circular 01/2023/TT-VPCP).
+    "digitise": Action("digitise", gettext_lazy("Documents digitised"), print_label="Số hóa hồ sơ"),

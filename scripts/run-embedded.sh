@@ -12,6 +12,13 @@ unset REDIS_URL
 # $SITE_URL/sandbox/dvcqg/ (the Celery worker, another process, reaches it over HTTP there), with
 # test citizens for the national-account sign-in and a few online submissions waiting.
 export DVCQG_SANDBOX=${DVCQG_SANDBOX:-1}
+# Signed results (docs/signing.md): leaders sign through the project's own CSC sandbox
+# (/sandbox/csc/: the "phone" confirms by itself after a few seconds, or tap Confirm there) with its
+# timestamp authority, all offline.
+export SIGNING_CSC_SANDBOX=${SIGNING_CSC_SANDBOX:-1}
+export RESULT_SIGNING_BACKEND=${RESULT_SIGNING_BACKEND:-csc}
+export SIGNING_TSA_URL=${SIGNING_TSA_URL-$SITE_URL/sandbox/csc/tsa}
+export SIGNING_SANDBOX_AUTO_CONFIRM_SECONDS=${SIGNING_SANDBOX_AUTO_CONFIRM_SECONDS:-5}
 mkdir -p var/celery-broker var/mail
 
 $PY manage.py migrate --noinput
@@ -30,6 +37,7 @@ cat <<MSG
     API docs           $SITE_URL/api/docs/
     national portal    $SITE_URL/sandbox/dvcqg/  (sandbox: online submissions, faults, test citizens)
     citizen sign-in    $SITE_URL/cong-dan/ho-so/  (test citizen 001090000001, password motcua-demo)
+    signing sandbox    $SITE_URL/sandbox/csc/  (the leader's "phone": confirm signatures, inject faults)
   Demo accounts (password: motcua-demo):
     admin (administrator), tiepnhan (reception), chuyenvien (specialist),
     lanhdao (leader), giamsat (supervisor)

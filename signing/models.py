@@ -18,6 +18,7 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -89,9 +90,11 @@ class ResultTemplate(models.Model):
     @classmethod
     def for_procedure(cls, procedure_id):
         """The procedure's own template, else the default one (made on first use)."""
-        own = cls.objects.filter(procedure_id=procedure_id).first()
-        if own is not None:
-            return own
+        found = {t.procedure_id: t for t in cls.objects.filter(Q(procedure_id=procedure_id) | Q(procedure=None))}
+        if procedure_id in found:
+            return found[procedure_id]
+        if None in found:
+            return found[None]
         default, _created = cls.objects.get_or_create(procedure=None)
         return default
 

