@@ -126,14 +126,25 @@ class DossierAdmin(AgencyScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin)
         ("competent_agency", admin.RelatedOnlyFieldListFilter),
         ("returning_agency", admin.RelatedOnlyFieldListFilter),
     ]
-    search_fields = ["code", "applicant_name", "applicant_id_number"]
+    search_fields = ["code", "provisional_code", "applicant_name", "applicant_id_number"]
     date_hierarchy = "submitted_at"
     show_full_result_count = False
     inlines = [DossierEventInline, PauseInline, AttachmentInline]
     fieldsets = [
         (
             None,
-            {"fields": ["code", "procedure", "procedure_version", "status", "stage", "channel", "assignee"]},
+            {
+                "fields": [
+                    "code",
+                    "provisional_code",
+                    "procedure",
+                    "procedure_version",
+                    "status",
+                    "stage",
+                    "channel",
+                    "assignee",
+                ]
+            },
         ),
         (_("Agencies"), {"fields": ["receiving_agency", "competent_agency", "returning_agency"]}),
         (
@@ -159,6 +170,10 @@ class DossierAdmin(AgencyScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin)
                     "step_due_at",
                     "finished_at",
                     "returned_at",
+                    "correction_due_at",
+                    "fee_collected_at",
+                    "fee_remit_due_at",
+                    "fee_remitted_at",
                 ]
             },
         ),
@@ -170,6 +185,7 @@ class DossierAdmin(AgencyScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin)
                     "note",
                     "supplement_requests",
                     "result_summary",
+                    "original_result",
                     "returned_to",
                     "return_method",
                     "procedure_snapshot",
@@ -180,6 +196,14 @@ class DossierAdmin(AgencyScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin)
     ]
     # Every field is read-only (the view-only admin renders them as text); the PIN hash is never shown.
     readonly_fields = [name for _title, options in fieldsets for name in options["fields"]]
+
+    def get_search_results(self, request, queryset, search_term):
+        # The officers' search (DossierQuerySet.search): names without diacritics, phone numbers
+        # in any spelling, part of the code.
+        results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        if search_term.strip():
+            results = results | queryset.search(search_term)
+        return results, may_have_duplicates
 
     @admin.display(boolean=True, description=_("overdue"))
     def overdue(self, dossier):
