@@ -1,30 +1,31 @@
 """The Decision 766/QĐ-TTg service index ("Bộ chỉ số phục vụ người dân, doanh nghiệp"), live: every
 indicator the portal's own data can compute, from the same counters as the progress table
 (`reporting.stats.counter_sums`), the catalogue and the citizens' ratings; the others are listed as
-"from outside" (or "not yet recorded"), never guessed. docs/statistics.md gives each formula and
+"from outside", never guessed. docs/statistics.md gives each formula and
 its source, and says which numbers could not be checked against the Decision's annex.
 
 Points: an indicator worth `points` scores points × rate (its rate in 0..1). The score is the sum
 of the computed indicators' points over the sum of their maximum, on 100 ("the part of the index
 the portal can compute"); `points` and `max_points` are the raw sums.
 
-Digitised dossiers and electronic results are counted by the signing app: any installed app whose
-AppConfig has `service_index_counts(filters)` returning {(agency_id, field_id): {"digitised": n,
-"results_electronic": n}} provides them; without one they are "not yet recorded".
+Digitised dossiers and electronic results are recorded by the signing app (`signing.models`:
+`Digitisation`, `ResultDocument`); `external_counts` reads them through the statistics facts, so
+they are exact against the counters they are divided by.
 """
 
 from collections import defaultdict
 from dataclasses import dataclass, replace
 
-from django.apps import apps
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Exists, OuterRef, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from dossiers.models import Channel
 from procedures.models import Agency, Procedure
 from ratings.models import Level
 from reporting import stats
-from reporting.models import StatCounter
+from reporting.models import StatCounter, StatFact
+from signing.models import Digitisation, ResultDocument
 
 COUNTERS, CATALOGUE, SIGNING, OUTSIDE = "counters", "catalogue", "signing", "outside"
 COMPUTED, NO_DATA, NOT_RECORDED, FROM_OUTSIDE = "computed", "no_data", "not_recorded", "outside"
@@ -88,7 +89,7 @@ INDICATORS = (
         8,
         SIGNING,
         _("Results issued electronically"),
-        _("results handed over electronically / results"),
+        _("results ready with a signed electronic result / results ready"),
     ),
     Indicator(
         "reuse",
@@ -188,22 +189,41 @@ def fractions(counts, external=None):
     return result
 
 
-def external_readers():
-    """The installed apps' `service_index_counts` (see the module docstring)."""
-    return [config.service_index_counts for config in apps.get_app_configs() if hasattr(config, "service_index_counts")]
-
-
 def external_counts(filters):
-    """{(agency_id, field_id): {"digitised": n, "results_electronic": n}} from the providers, or None."""
-    readers = external_readers()
-    if not readers:
-        return None
-    merged = defaultdict(lambda: defaultdict(int))
-    for reader in readers:
-        for key, values in (reader(filters) or {}).items():
-            for name, value in values.items():
-                merged[key][name] += value
-    return merged
+    """{(agency_id, field_id): {"digitised": n, "results_electronic": n}}: the two numerators the
+    signing app records, read through the statistics facts (`StatFact`), so they are keyed, dated
+    and scoped exactly like the counters they are divided by:
+
+    * digitised — dossiers accepted in the period (the fact's `received_on`: the first acceptance,
+      not `Dossier.received_at`, which a supplement during processing moves) in person or by post
+      whose paper documents the desk marked as digitised (`signing.Digitisation`);
+    * results_electronic — results ready in the period (`finished_on`, a result kind) with a signed
+      electronic result (`signing.ResultDocument` with its file's SHA-256).
+
+    Two grouped counts over the facts of the period (indexed by agency and day)."""
+    facts = StatFact.objects.filter(filters.counter_q())
+    paper = (Channel.IN_PERSON, Channel.POST)
+    digitised = (
+        facts.filter(received_on__gte=filters.start, received_on__lte=filters.end, channel__in=paper)
+        .filter(Exists(Digitisation.objects.filter(dossier_id=OuterRef("dossier_id"))))
+        .values("agency_id", "field_id")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    signed = ResultDocument.objects.filter(dossier_id=OuterRef("dossier_id")).exclude(sha256="")
+    electronic = (
+        facts.filter(finished_on__gte=filters.start, finished_on__lte=filters.end, finish_kind__in=stats.RESULT_KINDS)
+        .filter(Exists(signed))
+        .values("agency_id", "field_id")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    counts = {}
+    for name, rows in (("digitised", digitised), ("results_electronic", electronic)):
+        for row in rows:
+            key = (row["agency_id"], row["field_id"])
+            counts.setdefault(key, {"digitised": 0, "results_electronic": 0})[name] = row["n"]
+    return counts
 
 
 def provided_keys(external):
