@@ -212,3 +212,23 @@ def test_the_final_messages_carry_the_rating_link(office):
     bodies = " ".join(Notification.objects.filter(dossier=dossier).values_list("body", flat=True))
     assert "/danh-gia/" in bodies
     assert Role.LEADER
+
+
+def test_the_leaders_list_costs_the_same_queries_whatever_the_number_of_ratings(office):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    dossier, pin = returned(office)
+    post({"code": dossier.code, "pin": pin, "level": "unsatisfied", "comment": "Chậm."})
+    client = Client()
+    client.force_login(office.leader)
+    assert client.get("/can-bo/danh-gia/").status_code == 200  # warm the session and caches
+    with CaptureQueriesContext(connection) as small:
+        assert client.get("/can-bo/danh-gia/").status_code == 200
+    for i in range(6):
+        more, more_pin = returned(office)
+        post({"code": more.code, "pin": more_pin, "level": "unsatisfied", "comment": f"Lần {i}."})
+    with CaptureQueriesContext(connection) as large:
+        page = client.get("/can-bo/danh-gia/")
+    assert page.content.decode().count("Lần ") == 6
+    assert len(large.captured_queries) == len(small.captured_queries)

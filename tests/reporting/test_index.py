@@ -12,12 +12,12 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from dossiers.models import Dossier, Status
-from procedures.models import Procedure
+from procedures.models import Agency, Procedure, Role
 from ratings.models import Channel, Level, Rating
 from ratings.services import RATEABLE_STATUSES, rate
 from reporting import index, stats
 from signing.models import Digitisation, ResultDocument
-from tests.factories import Office, vn
+from tests.factories import Office, make_agency, make_user, vn
 from tests.reporting.test_stats import PERIODS, World, brute_force, load_dossiers
 from tests.reporting.test_stats import filters as stats_filters
 
@@ -226,3 +226,48 @@ def test_the_index_equals_a_brute_force_recomputation_of_every_indicator(db):
         assert row["score"] == expected_score(values, keys)
     # The comparisons above meant something: every indicator was strictly between 0 and 100 % somewhere.
     assert all(reached[key] for key in index.COUNTED), reached
+
+
+def test_the_index_page_api_and_export_cost_the_same_queries_whatever_the_data(db):
+    """Counters, catalogue, signing rows and the costly dossiers: a fixed number of queries."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    province = make_agency(code="000.00.00.H58", name="UBND tỉnh Ba", level=Agency.Level.PROVINCE)
+    supervisor = make_user("h58-giamsat", agency=province, role=Role.SUPERVISOR)
+    now = timezone.now() - timedelta(hours=5)
+
+    def populate(office, count):
+        office.agency.parent = province
+        office.agency.save()
+        for i in range(count):
+            dossier, pin = office.to_approval(now=now + timedelta(minutes=i))
+            office.act(dossier, "approve", now=now + timedelta(minutes=i + 1))
+            office.act(dossier, "return_result", now=now + timedelta(minutes=i + 2), collected_by="Chủ hồ sơ")
+            rate(dossier=dossier, level=LEVELS[i % 3], comment="Chậm", channel=Channel.API)
+            Digitisation.objects.create(dossier=dossier, digitised_at=now, agency=office.agency)
+
+    populate(Office(code="H58.01"), 2)
+    client = Client()
+    client.force_login(supervisor)
+    api = APIClient()
+    api.force_authenticate(supervisor)
+    requests = (
+        lambda: client.get("/thong-ke/chi-so/"),
+        lambda: client.get("/thong-ke/chi-so.xlsx"),
+        lambda: api.get("/api/v1/stats/index/"),
+    )
+    small = []
+    for request in requests:
+        assert request().status_code == 200  # warm up
+        with CaptureQueriesContext(connection) as captured:
+            assert request().status_code == 200
+        small.append(len(captured.captured_queries))
+    populate(Office(code="H58.02"), 4)
+    populate(Office(code="H58.03"), 5)
+    for request, expected_count in zip(requests, small, strict=True):
+        with CaptureQueriesContext(connection) as captured:
+            response = request()
+        assert response.status_code == 200
+        assert len(captured.captured_queries) == expected_count
+    assert len(api.get("/api/v1/stats/index/").json()["agencies"]) == 3
