@@ -232,3 +232,18 @@ def test_the_leaders_list_costs_the_same_queries_whatever_the_number_of_ratings(
         page = client.get("/can-bo/danh-gia/")
     assert page.content.decode().count("Lần ") == 6
     assert len(large.captured_queries) == len(small.captured_queries)
+
+
+def test_the_rating_forms_work_when_the_browser_posts_them_with_a_null_origin(office):
+    """The lookup page sends `Referrer-Policy: no-referrer`, so browsers post its forms with
+    `Origin: null`: the rating forms carry their own credential and must not need the CSRF check."""
+    dossier, pin = returned(office)
+    client = Client(enforce_csrf_checks=True)
+    response = client.post("/danh-gia/", {"ma": dossier.code, "pin": pin, "level": "satisfied"}, HTTP_ORIGIN="null")
+    assert response.status_code == 200 and Rating.objects.get(pk=dossier.pk).level == "satisfied"
+    link = f"/danh-gia/{links.make_token(dossier)}/"
+    response = client.post(link, {"level": "very_satisfied"}, HTTP_ORIGIN="null")
+    assert response.status_code == 200 and Rating.objects.get(pk=dossier.pk).level == "very_satisfied"
+    # Without the right PIN nothing changes, CSRF or not.
+    assert client.post("/danh-gia/", {"ma": dossier.code, "pin": "000000", "level": "unsatisfied"}).status_code == 404
+    assert Rating.objects.get(pk=dossier.pk).level == "very_satisfied"
