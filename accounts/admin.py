@@ -2,6 +2,8 @@
 
 from django.contrib import admin
 from django.contrib.admin.models import LogEntry
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group, Permission
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
@@ -9,6 +11,7 @@ from procedures.models import Membership
 
 from .models import AuditEntry
 from .roles import visible_agency_ids
+from .third_party import permission_label
 
 
 def scope_to_colleagues(queryset, user, user_field):
@@ -62,3 +65,28 @@ class LogEntryAdmin(ReadOnlyAdmin):
     @admin.display(description=_("change"))
     def change(self, obj):
         return obj.get_change_message()
+
+
+# --- Permissions in Vietnamese (accounts/third_party.py) --------------------------------------
+
+
+class PermissionLabelsMixin:
+    """The permission pickers of users and groups name each permission in the admin's language
+    ("Có thể thêm hồ sơ"), not as the English row written at migrate time ("Can add dossier")."""
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        field = super().formfield_for_manytomany(db_field, request, **kwargs)
+        if field is not None and db_field.related_model is Permission:
+            field.queryset = field.queryset.select_related("content_type")
+            field.label_from_instance = permission_label
+        return field
+
+
+def _with_permission_labels(model):
+    current = type(admin.site.get_model_admin(model))
+    admin.site.unregister(model)
+    admin.site.register(model, type(current.__name__, (PermissionLabelsMixin, current), {}))
+
+
+_with_permission_labels(Group)
+_with_permission_labels(get_user_model())

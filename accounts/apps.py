@@ -10,3 +10,7 @@ class AccountsConfig(AppConfig):
     def ready(self):
         # Connect the audit receivers, and the API tokens' revocation on logout and password change.
         from . import signals, tokens  # noqa: F401
+        from .third_party import label_third_party_apps
+
+        # Vietnamese names for the admin pages of django-axes, django-otp and knox.
+        label_third_party_apps()

@@ -2,9 +2,15 @@ from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.views import SpectacularAPIView
 
 from . import views
+
+# The admin's own name ("Quản trị Một Cửa"), not "Django administration".
+admin.site.site_header = _("Một Cửa administration")
+admin.site.site_title = _("Một Cửa administration")
+admin.site.index_title = _("Catalogue, officers and settings")
 
 urlpatterns = [
     path("admin/", admin.site.urls),

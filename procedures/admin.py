@@ -89,8 +89,30 @@ class AgencyMembershipInline(admin.TabularInline):
     verbose_name_plural = _("officers and their roles")
 
 
+class FoldedSearchMixin:
+    """Admin search and autocomplete without diacritics ("thai nguyen" finds "Thái Nguyên") for
+    small tables (agencies, fields, officers: a few thousand rows at most): the rows' texts are
+    folded (procedures.text.fold) and compared in Python, one query. Big tables use a stored
+    folded column instead (procedures, dossiers)."""
+
+    folded_search_fields = ()
+    FOLDED_SEARCH_LIMIT = 20000
+
+    def get_search_results(self, request, queryset, search_term):
+        results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        words = fold(search_term).split()
+        if words and self.folded_search_fields:
+            rows = queryset.order_by().values_list("pk", *self.folded_search_fields)[: self.FOLDED_SEARCH_LIMIT]
+            matching = [
+                pk for pk, *texts in rows if all(word in fold(" ".join(str(t or "") for t in texts)) for word in words)
+            ]
+            results = results | queryset.filter(pk__in=matching)
+        return results, may_have_duplicates
+
+
 @admin.register(Agency)
-class AgencyAdmin(admin.ModelAdmin):
+class AgencyAdmin(FoldedSearchMixin, admin.ModelAdmin):
+    folded_search_fields = ("code", "name")
     form = AgencyAdminForm
     list_display = ["code", "name", "parent", "level", "sub_agencies", "effective_from", "effective_to", "merged_into"]
     list_display_links = ["code", "name"]
@@ -152,7 +174,7 @@ def _without_last_name(fieldsets):
     ]
 
 
-class UserAdmin(_BaseUserAdmin):
+class UserAdmin(FoldedSearchMixin, _BaseUserAdmin):
     """Officers have one "Họ và tên" field, in Vietnamese order ("Đỗ Thị Thu"), stored in
     `first_name` (procedures/0006 joined the old Họ / Tên pair): `get_full_name()` prints it
     as typed on every screen and form. `last_name` stays empty."""
@@ -161,6 +183,7 @@ class UserAdmin(_BaseUserAdmin):
     list_filter = [*_BaseUserAdmin.list_filter, "memberships__role"]
     list_display = ["username", "full_name", "email", "is_staff", "is_active"]
     search_fields = ["username", "first_name", "email"]
+    folded_search_fields = ("username", "first_name", "email")
     ordering = ["username"]
 
     def get_fieldsets(self, request, obj=None):
@@ -189,7 +212,8 @@ admin.site.register(User, UserAdmin)
 
 
 @admin.register(Field)
-class FieldAdmin(admin.ModelAdmin):
+class FieldAdmin(FoldedSearchMixin, admin.ModelAdmin):
+    folded_search_fields = ("code", "name")
     list_display = ["code", "name", "procedure_count"]
     list_display_links = ["code", "name"]
     search_fields = ["code", "name"]

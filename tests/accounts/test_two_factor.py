@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 import time_machine
+from django.conf import settings
 from django.urls import reverse
 from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -240,4 +241,4 @@ def test_the_code_step_ignores_an_offsite_next_url(client, office, clock):
     response = client.post(reverse("accounts:otp-verify"), {"token": code_for(device), "next": "https://evil.example/"})
 
     assert response.status_code == 302
-    assert response.url == WORKSPACE
+    assert response.url == settings.LOGIN_REDIRECT_URL  # the officers' landing page, on this site

@@ -340,3 +340,10 @@ def test_the_user_admin_asks_for_one_full_name(client, office):
     assert "Vietnamese order" in html or "thứ tự" in html
     add = client.get(reverse("admin:auth_user_add")).content.decode()
     assert 'name="first_name"' in add
+
+
+def test_a_leader_lands_on_the_approvals_and_others_on_their_queues(client, office):
+    login(client, office.leader)
+    assert client.get(reverse("dossiers:home"))["Location"] == reverse("dossiers:approvals")
+    login(client, office.reception)
+    assert client.get(reverse("dossiers:home"))["Location"] == reverse("dossiers:workspace")
