@@ -172,10 +172,13 @@ def _timeline_entry(event, dossier):
     text = spec.citizen_text(event) if spec is not None else None
     if text is None:
         return None
-    agency = getattr(dossier, f"{spec.citizen_agency}_agency")
+    if spec.citizen_agency == "event":  # inter-agency routing: the agency the event names
+        agency_name = str((event.data or {}).get("agency_name") or "")
+    else:
+        agency_name = getattr(dossier, f"{spec.citizen_agency}_agency").name
     text = str(text)
     if "%(" in text:
-        text = text % {"agency": agency.name, "date": _short_date((event.data or {}).get("new_due_at"))}
+        text = text % {"agency": agency_name, "date": _short_date((event.data or {}).get("new_due_at"))}
     if spec.citizen_details == "missing":
         details = _missing_items(event)
     elif spec.citizen_details == "comment":

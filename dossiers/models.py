@@ -65,6 +65,8 @@ class Stage(models.TextChoices):
     INTAKE = "intake", _("Intake")
     PROCESSING = "processing", _("Specialist processing")
     APPROVAL = "approval", _("Awaiting approval")
+    # Inter-agency routing (liên thông): handed to another agency, waiting for it to accept.
+    HANDOVER = "handover", _("Awaiting hand-over acceptance")
     RETURN = "return", _("Result at the desk")
     CLOSED = "closed", _("Closed")
 
@@ -124,10 +126,30 @@ def register_book_start(moment):
     return timezone.localtime(moment).replace(month=1, day=1, hour=0, minute=0, second=0, microsecond=0)
 
 
+def participation_q(agency_ids):
+    """Q of the dossiers handed to (or consulted with) one of `agency_ids` beyond their own columns."""
+    ids = sorted(agency_ids)
+    return Q(models.Exists(DossierAgency.objects.filter(dossier_id=models.OuterRef("pk"), agency_id__in=ids)))
+
+
+def scope_q(agency_ids):
+    """`visible_to` as a Q over agency ids: the dossier's receiving, competent or returning agency
+    is one of them, or one of them took part (`participation_q`)."""
+    ids = sorted(agency_ids)
+    return (
+        Q(receiving_agency_id__in=ids)
+        | Q(competent_agency_id__in=ids)
+        | Q(returning_agency_id__in=ids)
+        | participation_q(ids)
+    )
+
+
 class DossierQuerySet(models.QuerySet):
     def visible_to(self, user):
         """The one agency-scoping rule: an officer sees the dossiers received, handled or returned
-        by an agency they belong to; a supervisor also sees every agency below theirs."""
+        by an agency they belong to, and those another agency handed to theirs or consulted theirs
+        on (inter-agency routing: from the hand-over or the request on, for good; `DossierAgency`);
+        a supervisor also sees every agency below theirs."""
         if not user or not user.is_authenticated:
             return self.none()
         agency_ids = visible_agency_ids(user)
@@ -135,11 +157,7 @@ class DossierQuerySet(models.QuerySet):
             return self
         if not agency_ids:
             return self.none()
-        return self.filter(
-            Q(receiving_agency_id__in=agency_ids)
-            | Q(competent_agency_id__in=agency_ids)
-            | Q(returning_agency_id__in=agency_ids)
-        )
+        return self.filter(scope_q(agency_ids))
 
     def with_code(self, code):
         """The dossier known by `code`: its Art. 28 code or the provisional reference it had before
@@ -236,6 +254,20 @@ class Dossier(models.Model):
     returning_agency = models.ForeignKey(
         Agency, verbose_name=_("returning agency"), on_delete=models.PROTECT, related_name="+"
     )
+    # Inter-agency routing: the agency whose officers hold the current workflow step (the receiving
+    # desk at intake, a step's own agency or the competent one during processing, the returning
+    # desk at the end; while a hand-over waits, the agency it was handed to) and that step's position
+    # in the procedure snapshot's workflow (dossiers/periods.py, docs/workflow.md).
+    handling_agency = models.ForeignKey(
+        Agency,
+        verbose_name=_("handling agency"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        editable=False,
+    )
+    step_index = models.PositiveSmallIntegerField(_("workflow step"), null=True, blank=True, editable=False)
     applicant_name = models.CharField(_("applicant name"), max_length=255)
     # fold(applicant_name), kept by save(): the officers' search by name without diacritics.
     applicant_folded = models.CharField(max_length=255, blank=True, default="", editable=False)
@@ -338,6 +370,8 @@ class Dossier(models.Model):
                 condition=Q(status__in=[1, 2, 4, 5, 6, 9]),
             ),
             models.Index(fields=["assignee", "status", "due_at", "id"], name="dossier_assignee_idx"),
+            # Inter-agency routing: the queues of the agency holding the current step.
+            models.Index(fields=["handling_agency", "status", "due_at", "id"], name="dossier_handling_idx"),
             # Queues of users with many agencies: one arm per status, the agencies as a filter.
             models.Index(
                 fields=["status", "due_at", "id"],
@@ -520,6 +554,91 @@ class DossierEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise TypeError("Dossier events are append-only.")
+
+
+class DossierAgency(models.Model):
+    """An agency that took part in a dossier beyond its receiving, competent and returning agency:
+    one it was handed to (inter-agency routing) or one consulted on it. Written in the transition's
+    transaction; it gives that agency read access for good (`Dossier.objects.visible_to`)."""
+
+    class Kind(models.TextChoices):
+        HANDLED = "handled", _("Handled a step")
+        CONSULTED = "consulted", _("Consulted")
+
+    dossier = models.ForeignKey(Dossier, verbose_name=_("dossier"), on_delete=models.CASCADE, related_name="+")
+    agency = models.ForeignKey(Agency, verbose_name=_("agency"), on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    since = models.DateTimeField(_("since"))
+
+    class Meta:
+        verbose_name = _("participating agency")
+        verbose_name_plural = _("participating agencies")
+        constraints = [models.UniqueConstraint(fields=["agency", "dossier", "kind"], name="unique_dossier_agency")]
+
+    def __str__(self):
+        return f"{self.dossier_id} {self.agency_id} {self.kind}"
+
+
+class Consultation(models.Model):
+    """A request for the opinion of another agency on a dossier (Decree 118/2025, Art. 20), with
+    its deadline in working days; or, for the financial obligation, the tax office asked to issue
+    the notice of the amount (`kind` obligation). A late answer is recorded against the consulted
+    agency (`outcome`); the reminder scan warns it before and alerts after its deadline (Art. 19.4c)."""
+
+    class Kind(models.TextChoices):
+        OPINION = "opinion", _("Opinion")
+        OBLIGATION = "obligation", _("Financial obligation notice")
+
+    dossier = models.ForeignKey(
+        Dossier, verbose_name=_("dossier"), on_delete=models.PROTECT, related_name="consultations"
+    )
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices, default=Kind.OPINION)
+    requesting_agency = models.ForeignKey(
+        Agency, verbose_name=_("requesting agency"), on_delete=models.PROTECT, related_name="+"
+    )
+    agency = models.ForeignKey(Agency, verbose_name=_("consulted agency"), on_delete=models.PROTECT, related_name="+")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("requested by"), null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    question = models.TextField(_("question"))
+    requested_at = models.DateTimeField(_("requested at"))
+    due_at = models.DateTimeField(_("answer due at"))
+    answered_at = models.DateTimeField(_("answered at"), null=True, blank=True)
+    answered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("answered by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    answer = models.TextField(_("answer"), blank=True)
+    # The financial obligation's notice (kind obligation): amount in VND and notice number.
+    amount_vnd = models.PositiveBigIntegerField(_("amount (VND)"), null=True, blank=True)
+    notice_number = models.CharField(_("notice number"), max_length=100, blank=True)
+    outcome = models.CharField(_("answer on time"), max_length=10, choices=Outcome.choices, blank=True)
+
+    class Meta:
+        verbose_name = _("consultation")
+        verbose_name_plural = _("consultations")
+        ordering = ["requested_at", "id"]
+        indexes = [
+            # The reminder scan: open consultations by deadline.
+            models.Index(fields=["due_at"], name="consultation_open_due_idx", condition=Q(answered_at__isnull=True)),
+            models.Index(fields=["agency", "answered_at"], name="consultation_agency_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.dossier_id} → {self.agency_id}"
+
+    @property
+    def is_open(self):
+        return self.answered_at is None
+
+    def is_late(self, now=None):
+        if self.answered_at is not None:
+            return self.answered_at > self.due_at
+        return (now or timezone.now()) > self.due_at
 
 
 class Pause(models.Model):

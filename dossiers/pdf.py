@@ -435,6 +435,9 @@ def _handover_sides(dossier, events, index, names):
     event = events[index]
     actor = person(event.actor)
     data = event.data or {}
+    sides = data.get("handover")
+    if isinstance(sides, dict):
+        return _agency_sides(events, index, sides)
     if event.from_status is None or event.action in FROM_APPLICANT:
         return dossier.applicant_name, actor  # the applicant hands the dossier (or the papers) in
     if event.action in ("assign", "reassign") and data.get("assignee"):
@@ -445,6 +448,24 @@ def _handover_sides(dossier, events, index, names):
         return actor, dossier.applicant_name
     following = next((e for e in events[index + 1 :] if e.actor_id), None)
     return actor, person(following.actor) if following else ""
+
+
+def _side(user, agency_name):
+    """A side of an inter-agency hand-over: the officer and their agency."""
+    name = person(user) if user is not None else ""
+    return f"{name} ({agency_name})" if name and agency_name else name or agency_name or ""
+
+
+def _agency_sides(events, index, sides):
+    """(giver, receiver) of a hand-over between agencies (inter-agency routing): the officer who
+    handed it over and the one who accepted it (the next to act), each with their agency."""
+    event = events[index]
+    giver_agency, receiver_agency = sides.get("giver_agency_name", ""), sides.get("receiver_agency_name", "")
+    if event.action == "accept_handover":
+        handed = next((e for e in reversed(events[:index]) if e.action == "hand_over"), None)
+        return _side(handed.actor if handed else None, giver_agency), _side(event.actor, receiver_agency)
+    following = next((e for e in events[index + 1 :] if e.actor_id), None)
+    return _side(event.actor, giver_agency), _side(following.actor if following else None, receiver_agency)
 
 
 def _control_slip(dossier, pin):

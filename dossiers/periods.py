@@ -32,11 +32,14 @@ CORRECTION_WORKING_DAYS = 3
 FEE_REMITTANCE_MINUTES = 8 * 60
 
 # Whose step each stage is: (role, which of the dossier's agencies). The step deadlines, the
-# reminders ("who must act now") and the control slip read it.
+# reminders ("who must act now") and the control slip read it. During processing and approval, and
+# while a hand-over waits, it is the handling agency: a step of another agency is held by that
+# agency (inter-agency routing); otherwise the handling agency is the competent one.
 STAGE_OWNERS = {
     Stage.INTAKE: (Role.RECEPTION, "receiving"),
-    Stage.PROCESSING: (Role.SPECIALIST, "competent"),
-    Stage.APPROVAL: (Role.LEADER, "competent"),
+    Stage.PROCESSING: (Role.SPECIALIST, "handling"),
+    Stage.APPROVAL: (Role.LEADER, "handling"),
+    Stage.HANDOVER: (Role.LEADER, "handling"),
     Stage.RETURN: (Role.RECEPTION, "returning"),
 }
 
@@ -52,7 +55,15 @@ def workflow_steps(dossier):
 
 def procedure_snapshot(procedure):
     steps = [
-        {"name": s.name, "role": s.role, "share": s.time_share}
+        {
+            "name": s.name,
+            "role": s.role,
+            "share": s.time_share,
+            # Inter-agency routing: a step of another agency (None: the dossier's own, see step_agency_id).
+            "agency": s.agency_id,
+            "agency_code": s.agency.code if s.agency_id else None,
+            "agency_name": s.agency.name if s.agency_id else None,
+        }
         for s in sorted(procedure.workflow_steps.all(), key=lambda s: (s.position, s.pk))
     ]
     return {
@@ -98,6 +109,113 @@ def transfer_deadline(received_at):
     return deadlines.add_working_minutes(opening, settings.TRANSFER_NEXT_DAY_MINUTES, calendar)
 
 
+# --- Inter-agency routing: the steps of a dossier and whose each is -------------------------------
+
+# Which role's step each stage is.
+STAGE_ROLES = {Stage.PROCESSING: Role.SPECIALIST, Stage.APPROVAL: Role.LEADER}
+
+
+def step_agency_id(dossier, index, steps=None):
+    """The agency whose officers hold step `index` of the dossier's workflow: the step's own agency
+    when the procedure names one (a provincial department, the tax office…), else the receiving
+    desk for the first reception step, the returning desk for the last, the competent agency for
+    every other step (Decree 118/2025, Art. 20; docs/workflow.md)."""
+    steps = workflow_steps(dossier) if steps is None else steps
+    step = steps[index]
+    if step.get("agency"):
+        return step["agency"]
+    if step["role"] == Role.RECEPTION and index == 0:
+        return dossier.receiving_agency_id
+    if step["role"] == Role.RECEPTION and index == len(steps) - 1:
+        return dossier.returning_agency_id
+    return dossier.competent_agency_id
+
+
+def stage_of_step(steps, index):
+    """The stage a dossier is in at step `index`: intake (the first reception step), return (the
+    last), processing (a specialist's step) or approval (a leader's)."""
+    role = steps[index]["role"]
+    if role == Role.RECEPTION:
+        return Stage.INTAKE if index == 0 else Stage.RETURN
+    return Stage.APPROVAL if role == Role.LEADER else Stage.PROCESSING
+
+
+def routed_steps(dossier):
+    """Positions of the steps a dossier passes through: the first, every specialist's and leader's
+    step, and the last (a reception step in the middle of a workflow is nobody's turn)."""
+    steps = workflow_steps(dossier)
+    last = len(steps) - 1
+    return [i for i, s in enumerate(steps) if i in (0, last) or s["role"] != Role.RECEPTION]
+
+
+def current_step_index(dossier):
+    """The dossier's step position: `step_index`, or (a dossier written before inter-agency
+    routing) the first step of its stage's role."""
+    if dossier.step_index is not None:
+        return dossier.step_index
+    return locate_step(dossier, dossier.stage, None)
+
+
+def next_step_index(dossier):
+    """The position of the step after the current one (None at the last)."""
+    current = current_step_index(dossier)
+    following = [i for i in routed_steps(dossier) if current is None or i > current]
+    return following[0] if following else None
+
+
+def is_last_step(dossier, index):
+    return index is not None and index == len(workflow_steps(dossier)) - 1
+
+
+def locate_step(dossier, stage, current):
+    """The step position a dossier reaches when it moves to `stage` from step `current`: intake →
+    the first, return → the last; processing or approval → the next step of that role held by the
+    handling agency (forward from `current`), else the nearest one before it (a leader sending
+    back), else the first step of that role."""
+    steps = workflow_steps(dossier)
+    if not steps or stage in (Stage.CLOSED, Stage.HANDOVER):
+        return current
+    if stage == Stage.INTAKE:
+        return 0
+    if stage == Stage.RETURN:
+        return len(steps) - 1
+    role = STAGE_ROLES.get(stage)
+    matching = [i for i in routed_steps(dossier) if steps[i]["role"] == role]
+    if not matching:
+        return current
+    handling = dossier.handling_agency_id
+    own = [i for i in matching if handling is None or step_agency_id(dossier, i, steps) == handling]
+    if current is not None:
+        ahead = [i for i in own if i > current]
+        if ahead:
+            return ahead[0]
+        behind = [i for i in own if i < current]
+        if behind:
+            return behind[-1]
+    return (own or matching)[0]
+
+
+def follow_step(dossier, previous_index):
+    """Place a dossier that moved to a new stage on its step: the step after `previous_index` when
+    it is that stage's (a move forward), else the nearest of that stage (`locate_step`: a leader
+    sending back); and the agency holding that step becomes the handling agency."""
+    if dossier.stage == Stage.CLOSED:
+        return
+    steps = workflow_steps(dossier)
+    following = None
+    if previous_index is not None:
+        later = [i for i in routed_steps(dossier) if i > previous_index]
+        following = later[0] if later else None
+    if following is not None and stage_of_step(steps, following) == dossier.stage:
+        index = following
+    else:
+        index = locate_step(dossier, dossier.stage, previous_index)
+    if index is None:
+        return
+    dossier.step_index = index
+    dossier.handling_agency_id = step_agency_id(dossier, index, steps)
+
+
 def step_deadline(dossier, stage, now):
     """The planned deadline of the workflow step for `stage`: the procedure's steps share the
     period between intake and `due_at`; a step is due when the cumulative share up to it ends.
@@ -116,10 +234,16 @@ def step_deadline(dossier, stage, now):
     steps = workflow_steps(dossier)
     role = STAGE_OWNERS.get(stage, (Role.RECEPTION, ""))[0]
     indexes = [i for i, s in enumerate(steps) if s["role"] == role]
+    if stage == Stage.HANDOVER and dossier.step_index is not None:
+        # A hand-over waiting for acceptance: part of the time of the step it was handed to.
+        indexes = [dossier.step_index]
     if stage == Stage.RETURN or not indexes:
         return dossier.due_at
-    # The last matching step for reception means "return"; others take their first match.
+    # The step the dossier is at (inter-agency workflows have several steps of a role); the last
+    # matching step for reception means "return"; others take their first match.
     index = indexes[0]
+    if dossier.step_index is not None and dossier.step_index < len(steps) and stage in STAGE_ROLES:
+        index = dossier.step_index
     cumulative = sum(int(s.get("share") or 0) for s in steps[: index + 1])
     start = deadlines.counting_start(dossier.period_started_at or dossier.received_at)
     total = deadlines.working_minutes_between(start, dossier.due_at)

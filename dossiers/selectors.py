@@ -28,14 +28,14 @@ from procedures import deadlines
 from procedures.models import Role
 
 from . import policy, workflow
-from .models import OPEN_STATUSES, RUNNING_STATUSES, Dossier, Stage, Status
+from .models import OPEN_STATUSES, RUNNING_STATUSES, Dossier, Stage, Status, participation_q, scope_q
 
 QUEUES = ("waiting", "mine", "due_soon", "overdue", "supplement")
 DEFAULT_QUEUE = "waiting"
 PAGE_SIZE = 25
 
 # What the templates touch on a list row: no query per row.
-LIST_RELATED = ("procedure", "receiving_agency", "competent_agency", "returning_agency", "assignee")
+LIST_RELATED = ("procedure", "receiving_agency", "competent_agency", "returning_agency", "handling_agency", "assignee")
 
 
 class InvalidCursor(ValueError):
@@ -129,8 +129,7 @@ def visibility_q(agency_ids):
     """`visible_to` as a Q over the agency ids of `visible_agency_ids` (None: every dossier)."""
     if agency_ids is None:
         return Q()
-    ids = sorted(agency_ids)
-    return Q(receiving_agency_id__in=ids) | Q(competent_agency_id__in=ids) | Q(returning_agency_id__in=ids)
+    return scope_q(agency_ids)
 
 
 def visible_arms(user, statuses, condition=None):
@@ -142,6 +141,9 @@ def visible_arms(user, statuses, condition=None):
         part = Q(status=status) if condition is None else Q(status=status) & condition
         if agency_ids is not None and len(agency_ids) <= AGENCY_ARMS_MAX:
             arms.extend(column_arms(part, [(column, agency_ids) for column in AGENCY_COLUMNS]))
+            # Dossiers handed to (or consulted with) the user's agencies: one arm through the
+            # participation table's (agency, dossier) index.
+            arms.append(part & participation_q(agency_ids))
         elif agency_ids is None or agency_ids:
             arms.append(part & visibility_q(agency_ids))
     return arms
@@ -210,6 +212,8 @@ def _where(condition, params):
     for child in condition.children:
         if isinstance(child, Q):
             sql = _where(child, params)
+        elif not isinstance(child, tuple):
+            raise _NotSimple(child)  # an expression (the participation's EXISTS): the ORM compiles it
         else:
             name, value = child
             column, _sep, lookup = name.partition("__")
@@ -297,8 +301,9 @@ def approvals(user):
     agency_ids = permissions.agencies_with_role(user, Role.LEADER)
     base = visible(user)
     condition = Q(status=Status.PROCESSING, stage=Stage.APPROVAL)
-    queryset = base.filter(condition, competent_agency_id__in=agency_ids)
-    return with_arms(queryset, column_arms(condition, [("competent", agency_ids)]), loader=base)
+    # The agency holding the approval step (the competent one, or a department a step was handed to).
+    queryset = base.filter(condition, handling_agency_id__in=agency_ids)
+    return with_arms(queryset, column_arms(condition, [("handling", agency_ids)]), loader=base)
 
 
 def queue_counts(user, now=None, cap=99):

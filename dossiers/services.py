@@ -20,7 +20,14 @@ from procedures.models import Agency, Role
 
 from . import attachments, codes, sealing, signals, workflow
 from .models import Channel, Dossier, DossierEvent, Stage, Status, hash_pin, judge, make_pin
-from .periods import SUPPLEMENT_WAIT_DAYS, compute_due, procedure_snapshot, step_deadline, supplement_wait_end
+from .periods import (
+    SUPPLEMENT_WAIT_DAYS,
+    compute_due,
+    follow_step,
+    procedure_snapshot,
+    step_deadline,
+    supplement_wait_end,
+)
 from .workflow import ActionInputError, WorkflowConflict
 
 __all__ = [
@@ -154,6 +161,7 @@ def dossier_create(
             action, comment, data = "receive", "", workflow.accept(dossier, now)
         dossier.pin_hash = hash_pin(dossier.pin_key, pin)
         dossier.status, dossier.stage = workflow.CREATION[action]
+        dossier.step_index, dossier.handling_agency = 0, receiving_agency
         dossier.step_started_at = now
         dossier.step_due_at = step_deadline(dossier, Stage.INTAKE, now)
         dossier.save()
@@ -252,7 +260,7 @@ def available_actions(user, dossier, now=None):
     names = []
     for name in workflow.allowed_from(dossier.status, dossier.stage):
         action = workflow.ACTIONS[name]
-        if not permissions.may_take(user, dossier, workflow.actors_for(action, dossier.stage)):
+        if not workflow.may_act(user, dossier, workflow.actors_for(action, dossier.stage)):
             continue
         if action.guard is not None:
             try:
@@ -294,7 +302,7 @@ def _act(dossier, actor, action, spec, comment, now, system, params, seal):
                 _("“%(action)s” is not possible while the dossier is “%(status)s” (%(stage)s).")
                 % {"action": spec.label, "status": locked.get_status_display(), "stage": locked.get_stage_display()}
             )
-        if not system and not permissions.may_take(actor, locked, workflow.actors_for(spec, locked.stage)):
+        if not system and not workflow.may_act(actor, locked, workflow.actors_for(spec, locked.stage)):
             raise PermissionDenied(_("You do not have the role needed for this action on this dossier."))
         if spec.needs_comment and not comment:
             raise ActionInputError({"comment": [_("A reason is required for this action.")]})
@@ -302,6 +310,8 @@ def _act(dossier, actor, action, spec, comment, now, system, params, seal):
             spec.guard(locked, now)
         before = (locked.status, locked.stage)
         closing_step_due = locked.step_due_at
+        holder = locked.handling_agency_id
+        step_before = locked.step_index
         data = (spec.effect(locked, actor, now, comment, params) if spec.effect else None) or {}
         if seal is not None:
             data = {**data, **sealing.commit(locked, actor, now, seal)}
@@ -309,6 +319,12 @@ def _act(dossier, actor, action, spec, comment, now, system, params, seal):
             locked.status = spec.target
         if spec.target_stage is not None:
             locked.stage = spec.target_stage
+        # The step the new stage is, and the agency holding it (inter-agency routing).
+        if Stage.HANDOVER not in (before[1], locked.stage) and locked.stage != before[1]:
+            follow_step(locked, step_before)
+        if locked.handling_agency_id != holder and "handover" not in data and holder and locked.handling_agency_id:
+            # The result going back to the returning desk, without an acceptance step.
+            data = {**data, **workflow.handover_data(holder, locked.handling_agency_id)}
         # A step ends when the stage changes; accepting an online submission also ends one (the
         # 8 working hours of Art. 17.2) and starts the transfer step of Art. 18.2 within "intake".
         step_closed = locked.stage != before[1] or action == "receive"

@@ -12,6 +12,7 @@ an `Action` without sources in `EVENTS`, for their labels.
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 
 from django.contrib.auth import get_user_model
 from django.db.models import Count, OuterRef, Q, Subquery
@@ -21,11 +22,12 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from accounts.roles import may_take, user_roles
 from procedures import deadlines
-from procedures.models import Role
+from procedures.models import Agency, Role
 
 from . import codes, periods
-from .models import OPEN_STATUSES, Channel, Dossier, Pause, Stage, Status, judge
+from .models import OPEN_STATUSES, Channel, Consultation, Dossier, DossierAgency, Pause, Stage, Status, judge
 
 S = Status
 
@@ -53,8 +55,12 @@ class Action:
     # Target stage; None keeps the current stage.
     target_stage: str | None = None
     roles: frozenset = frozenset()
-    # Which of the dossier's agencies the actor must hold the role in.
-    scope: str = "competent"
+    # Which of the dossier's agencies the actor must hold the role in: "receiving", "competent",
+    # "returning", "handling" (the agency holding the current step: the competent agency unless a
+    # step of the workflow belongs to another; inter-agency routing), "consulted" (an agency with an
+    # open request for its opinion) or "tax_office" (an agency asked for the financial obligation's
+    # notice); `may_act` checks the last two.
+    scope: str = "handling"
     # Who acts at a given stage, when it differs from (each of `roles`, `scope`):
     # {stage: ((role, agency field), ...)}.
     stage_actors: dict = field(default_factory=dict)
@@ -82,6 +88,7 @@ class Action:
     # conditions hold wins; no entry: the citizen does not see this event. A sentence may use
     # %(agency)s (the `citizen_agency` of the dossier) and %(date)s (the event's new due date).
     citizen: tuple = ()
+    # ("event": the agency named in the event's data, `agency_name` — a hand-over's receiver.)
     citizen_agency: str = "receiving"
     # What the timeline lists under the sentence: "missing" (documents to bring) or "comment".
     citizen_details: str = ""
@@ -120,7 +127,11 @@ OPEN_ANY_STAGE = (
     (S.PROCESSING, Stage.APPROVAL),
     (S.AWAITING_SUPPLEMENT, Stage.PROCESSING),
     (S.AWAITING_OBLIGATION, Stage.PROCESSING),
+    (S.PROCESSING, Stage.HANDOVER),
 )
+
+# Where a dossier can be while another agency's opinion is asked for or given.
+CONSULTING = ((S.PROCESSING, Stage.PROCESSING), (S.PROCESSING, Stage.APPROVAL))
 
 
 CLOSED_ANY = tuple((status, Stage.CLOSED) for status in (S.REFUSED, S.WITHDRAWN, S.STOPPED, S.RETURNED))
@@ -187,6 +198,275 @@ def _guard_has_result(dossier, now):
 def _guard_mark_result_ready(dossier, now):
     if any(s["role"] == Role.LEADER for s in periods.workflow_steps(dossier)):
         raise WorkflowConflict(_("This procedure's result must be approved by a leader."))
+    _guard_same_agency(dossier, now)
+
+
+# --- Inter-agency routing (liên thông, Decree 118/2025 Art. 20) -------------------------------
+
+
+def crossing(dossier):
+    """(next step position, its agency id) when the dossier's next step belongs to another agency
+    than the one holding it now, and is not the return of the result (that goes straight back to
+    the returning desk); else None."""
+    index = periods.next_step_index(dossier)
+    if index is None or periods.is_last_step(dossier, index):
+        return None
+    agency_id = periods.step_agency_id(dossier, index)
+    if agency_id == (dossier.handling_agency_id or dossier.competent_agency_id):
+        return None
+    return index, agency_id
+
+
+def _agency_name(agency_id):
+    return Agency.objects.filter(pk=agency_id).values_list("name", flat=True).first() or ""
+
+
+def _guard_same_agency(dossier, now):
+    """The usual actions move a dossier on within the agency holding it; a next step of another
+    agency is reached by a hand-over."""
+    step = crossing(dossier)
+    if step is not None:
+        raise WorkflowConflict(
+            _("The next step belongs to %(agency)s: hand the dossier over to it.") % {"agency": _agency_name(step[1])}
+        )
+
+
+def _guard_approve(dossier, now):
+    _guard_has_result(dossier, now)
+    _guard_same_agency(dossier, now)
+
+
+def _guard_hand_over(dossier, now):
+    if crossing(dossier) is None:
+        raise WorkflowConflict(_("The next step of this dossier belongs to the agency that holds it: no hand-over."))
+
+
+def participate(dossier, agency_id, kind, now):
+    """Record that `agency_id` took part in `dossier` (read access for good; `DossierAgency`),
+    unless it is already one of the dossier's own agencies."""
+    if agency_id in (dossier.receiving_agency_id, dossier.competent_agency_id, dossier.returning_agency_id):
+        return
+    DossierAgency.objects.get_or_create(dossier=dossier, agency_id=agency_id, kind=kind, defaults={"since": now})
+
+
+def handover_data(giver_id, receiver_id, **extra):
+    """The event data of a hand-over between two agencies: who gave, who received (codes and names,
+    as printed on the control slip and told to the citizen)."""
+    agencies = {a.pk: a for a in Agency.objects.filter(pk__in=[giver_id, receiver_id])}
+    giver, receiver = agencies.get(giver_id), agencies.get(receiver_id)
+    return {
+        "handover": {
+            "giver_agency": giver.code if giver else "",
+            "giver_agency_name": giver.name if giver else "",
+            "receiver_agency": receiver.code if receiver else "",
+            "receiver_agency_name": receiver.name if receiver else "",
+            **extra,
+        },
+        "agency_name": receiver.name if receiver else "",
+    }
+
+
+def last_handover(dossier):
+    """The newest hand-over event of `dossier` (the one a pending hand-over came from)."""
+    return dossier.events.filter(action="hand_over").order_by("-created_at", "-id").first()
+
+
+def _hand_over(d, actor, now, comment, params):
+    index, receiver = crossing(d)
+    giver = d.handling_agency_id or d.competent_agency_id
+    steps = periods.workflow_steps(d)
+    previous = d.assignee.get_username() if d.assignee_id else ""
+    data = handover_data(
+        giver,
+        receiver,
+        from_step=periods.current_step_index(d),
+        step=index,
+        step_name=steps[index]["name"],
+        previous_assignee=previous,
+    )
+    d.handling_agency_id = receiver
+    d.step_index = index
+    d.assignee = None
+    participate(d, receiver, DossierAgency.Kind.HANDLED, now)
+    return data
+
+
+def _accept_handover(d, actor, now, comment, params):
+    handed = last_handover(d)
+    sides = (handed.data or {}).get("handover", {}) if handed else {}
+    d.stage = periods.stage_of_step(periods.workflow_steps(d), d.step_index)
+    data = {
+        "handover": {**sides, "accepted_by": actor.get_username() if actor else ""},
+        "agency_name": sides.get("receiver_agency_name", ""),
+    }
+    if d.stage == Stage.PROCESSING:
+        value = params.get("assignee")
+        if value in (None, "") and actor is not None and (Role.SPECIALIST, d.handling_agency_id) in user_roles(actor):
+            value = actor.get_username()  # a specialist who accepts takes the dossier
+        d.assignee = resolve_assignee(d, value)
+        data["assignee"] = d.assignee.get_username()
+    return data
+
+
+def _return_handover(d, actor, now, comment, params):
+    handed = last_handover(d)
+    if handed is None:
+        raise WorkflowConflict(_("This dossier has no hand-over to send back."))
+    sides = (handed.data or {}).get("handover", {})
+    receiver = d.handling_agency_id
+    d.handling_agency_id = Agency.objects.filter(code=sides.get("giver_agency")).values_list("pk", flat=True).first()
+    d.step_index = sides.get("from_step")
+    d.stage, d.status = handed.from_stage, handed.from_status
+    previous = sides.get("previous_assignee")
+    d.assignee = get_user_model().objects.filter(username=previous).first() if previous else None
+    return handover_data(receiver, d.handling_agency_id, sent_back=True)
+
+
+def _agency_list(value):
+    """Agencies named by codes or ids (a list, or text split on commas and new lines)."""
+    if isinstance(value, str):
+        value = [part for line in value.splitlines() for part in line.split(",")]
+    names = [str(v).strip() for v in value or () if str(v).strip()]
+    found, unknown = [], []
+    for name in names:
+        lookup = Q(code=name) | (Q(pk=int(name)) if name.isdigit() else Q())
+        agency = Agency.objects.filter(lookup).first()
+        if agency is None:
+            unknown.append(name)
+        elif agency not in found:
+            found.append(agency)
+    return found, unknown
+
+
+def _working_days(value, default=None):
+    text = str(value if value not in (None, "") else (default if default is not None else "")).strip()
+    try:
+        days = Decimal(text.replace(",", "."))
+    except (InvalidOperation, ValueError):
+        return None
+    if not days.is_finite() or days <= 0 or days > CONSULTATION_MAX_DAYS or (days * 2) % 1:
+        return None
+    return days
+
+
+# The longest answer period an officer may give a consulted agency (working days).
+CONSULTATION_MAX_DAYS = 30
+# The tax office's notice of the financial obligation, when the request names no period.
+OBLIGATION_NOTICE_DAYS = 5
+
+
+def _consult(d, actor, now, comment, params):
+    agencies, unknown = _agency_list(params.get("agencies"))
+    errors = {}
+    holder = d.handling_agency_id or d.competent_agency_id
+    if unknown:
+        errors["agencies"] = [_("Unknown agency: %(codes)s.") % {"codes": ", ".join(unknown)}]
+    elif not agencies:
+        errors["agencies"] = [_("Choose the agencies whose opinion you ask for.")]
+    elif any(a.pk == holder for a in agencies):
+        errors["agencies"] = [_("An agency cannot consult itself.")]
+    days = _working_days(params.get("days"))
+    if days is None:
+        errors["days"] = [
+            _("Enter the answer period in working days (0.5 to %(max)s).") % {"max": CONSULTATION_MAX_DAYS}
+        ]
+    if errors:
+        raise ActionInputError(errors)
+    due = deadlines.compute_due_at(now, days)
+    made = []
+    for agency in agencies:
+        consultation = Consultation.objects.create(
+            dossier=d,
+            requesting_agency_id=holder,
+            agency=agency,
+            requested_by=actor,
+            question=comment,
+            requested_at=now,
+            due_at=due,
+        )
+        participate(d, agency.pk, DossierAgency.Kind.CONSULTED, now)
+        made.append({"id": consultation.pk, "agency": agency.code, "agency_name": agency.name})
+    return {"consultations": made, "consultation_due_at": _iso(due), "days": str(days)}
+
+
+def open_consultations(dossier, kind, agency_ids):
+    return Consultation.objects.filter(dossier=dossier, kind=kind, answered_at__isnull=True, agency_id__in=agency_ids)
+
+
+# Scopes that are not a column of the dossier: the agencies with an open consultation of a kind.
+CONSULTED_SCOPES = {"consulted": Consultation.Kind.OPINION, "tax_office": Consultation.Kind.OBLIGATION}
+
+
+def _answered(d, actor, now, kind, params):
+    """The actor's agency's open consultation of `kind` on `d` (param `consultation` picks one)."""
+    roles = user_roles(actor) if actor is not None else frozenset()
+    agency_ids = sorted({agency_id for _role, agency_id in roles})
+    candidates = open_consultations(d, kind, agency_ids).select_related("agency")
+    wanted = str(params.get("consultation") or "").strip()
+    if wanted:
+        candidates = candidates.filter(pk=int(wanted)) if wanted.isdigit() else candidates.none()
+    consultation = candidates.order_by("due_at", "pk").first()
+    if consultation is None:
+        raise WorkflowConflict(_("Your agency has no open request on this dossier."))
+    consultation.answered_at = now
+    consultation.answered_by = actor
+    consultation.outcome = judge(now, consultation.due_at)
+    return consultation
+
+
+def _answer_consultation(d, actor, now, comment, params):
+    consultation = _answered(d, actor, now, Consultation.Kind.OPINION, params)
+    consultation.answer = comment
+    consultation.save(update_fields=["answered_at", "answered_by", "answer", "outcome"])
+    return {
+        "consultation": consultation.pk,
+        "agency": consultation.agency.code,
+        "agency_name": consultation.agency.name,
+        "consultation_due_at": _iso(consultation.due_at),
+        "consultation_outcome": consultation.outcome,
+    }
+
+
+def _record_obligation(d, actor, now, comment, params):
+    amount = str(params.get("amount") or "").replace(".", "").replace(",", "").replace(" ", "").strip()
+    notice = str(params.get("notice_number") or "").strip()
+    errors = {}
+    if not amount.isdigit() or len(amount) > 15:
+        errors["amount"] = [_("Enter the amount to pay in VND (digits only).")]
+    if not notice:
+        errors["notice_number"] = [_("Enter the number of the notice.")]
+    if errors:
+        raise ActionInputError(errors)
+    consultation = _answered(d, actor, now, Consultation.Kind.OBLIGATION, params)
+    consultation.amount_vnd = int(amount)
+    consultation.notice_number = notice[:100]
+    consultation.answer = comment
+    consultation.save(update_fields=["answered_at", "answered_by", "answer", "outcome", "amount_vnd", "notice_number"])
+    return {
+        "consultation": consultation.pk,
+        "agency": consultation.agency.code,
+        "agency_name": consultation.agency.name,
+        "amount_vnd": consultation.amount_vnd,
+        "notice_number": consultation.notice_number,
+        "consultation_due_at": _iso(consultation.due_at),
+        "consultation_outcome": consultation.outcome,
+    }
+
+
+def may_act(user, dossier, actors):
+    """True if `user` may act as one of `actors` ((role, scope) pairs) on `dossier`: a role in the
+    agency the scope names (accounts.roles.may_take), or, for the consulted scopes, a role in an
+    agency with an open request of that kind on the dossier."""
+    plain = [(role, scope) for role, scope in actors if scope not in CONSULTED_SCOPES]
+    if plain and may_take(user, dossier, plain):
+        return True
+    for role, scope in actors:
+        if scope not in CONSULTED_SCOPES:
+            continue
+        agency_ids = [agency_id for r, agency_id in user_roles(user) if r == role]
+        if agency_ids and open_consultations(dossier, CONSULTED_SCOPES[scope], agency_ids).exists():
+            return True
+    return False
 
 
 # --- Effects: what an action changes on the locked dossier (returns the event's data) ----------
@@ -201,12 +481,12 @@ def _iso(value):
 
 
 def resolve_assignee(dossier, value):
-    """The specialist of the competent agency named by `value` (username or id), or the least
-    loaded one when `value` is empty."""
+    """The specialist of the agency holding the dossier's step (the competent agency, or the agency
+    a step was handed to) named by `value` (username or id), or the least loaded one when `value`
+    is empty."""
     User = get_user_model()
-    specialists = User.objects.filter(
-        is_active=True, memberships__role=Role.SPECIALIST, memberships__agency_id=dossier.competent_agency_id
-    )
+    agency_id = dossier.handling_agency_id or dossier.competent_agency_id
+    specialists = User.objects.filter(is_active=True, memberships__role=Role.SPECIALIST, memberships__agency_id=agency_id)
     if value in (None, ""):
         # A correlated count per candidate over (assignee, status) in `dossier_assignee_idx`: reads
         # only each specialist's open dossiers, not every dossier they were ever assigned.
@@ -302,8 +582,35 @@ def _assign(d, actor, now, comment, params):
 
 
 def _request_obligation(d, actor, now, comment, params):
+    data = {}
+    if params.get("tax_agency"):
+        # Through the tax office (Art. 20): it records the amount and its notice; the clock waits.
+        agencies, unknown = _agency_list([params["tax_agency"]])
+        days = _working_days(params.get("days"), OBLIGATION_NOTICE_DAYS)
+        if unknown or len(agencies) != 1:
+            raise ActionInputError({"tax_agency": [_("Choose the tax office by its code.")]})
+        if days is None:
+            raise ActionInputError({"days": [_("Enter the notice period in working days.")]})
+        tax = agencies[0]
+        due = deadlines.compute_due_at(now, days)
+        consultation = Consultation.objects.create(
+            dossier=d,
+            kind=Consultation.Kind.OBLIGATION,
+            requesting_agency_id=d.handling_agency_id or d.competent_agency_id,
+            agency=tax,
+            requested_by=actor,
+            question=comment,
+            requested_at=now,
+            due_at=due,
+        )
+        participate(d, tax.pk, DossierAgency.Kind.CONSULTED, now)
+        data = {
+            **handover_data(d.handling_agency_id or d.competent_agency_id, tax.pk),
+            "consultations": [{"id": consultation.pk, "agency": tax.code, "agency_name": tax.name}],
+            "consultation_due_at": _iso(due),
+        }
     Pause.objects.create(dossier=d, kind=Pause.Kind.OBLIGATION, started_at=now)
-    return {}
+    return data
 
 
 def _obligation_fulfilled(d, actor, now, comment, params):
@@ -462,7 +769,7 @@ ACTIONS = {
             # agency's specialist.
             stage_actors={
                 Stage.INTAKE: ((Role.RECEPTION, "receiving"),),
-                Stage.PROCESSING: ((Role.SPECIALIST, "competent"),),
+                Stage.PROCESSING: ((Role.SPECIALIST, "handling"),),
             },
             needs_comment=True,
             params=("missing_documents",),
@@ -486,7 +793,7 @@ ACTIONS = {
             stage_actors={
                 Stage.INTAKE: ((Role.RECEPTION, "receiving"),),
                 # Paper handed in at the desk, or sent to the specialist.
-                Stage.PROCESSING: ((Role.RECEPTION, "receiving"), (Role.SPECIALIST, "competent")),
+                Stage.PROCESSING: ((Role.RECEPTION, "receiving"), (Role.SPECIALIST, "handling")),
             },
             params=("documents",),
             advances=True,
@@ -517,8 +824,8 @@ ACTIONS = {
             # At intake the receiving desk refuses; after appraisal, the competent agency's leader.
             stage_actors={
                 Stage.INTAKE: ((Role.RECEPTION, "receiving"),),
-                Stage.PROCESSING: ((Role.LEADER, "competent"),),
-                Stage.APPROVAL: ((Role.LEADER, "competent"),),
+                Stage.PROCESSING: ((Role.LEADER, "handling"),),
+                Stage.APPROVAL: ((Role.LEADER, "handling"),),
             },
             needs_comment=True,
             danger=True,
@@ -537,13 +844,14 @@ ACTIONS = {
             S.PROCESSING,
             Stage.PROCESSING,
             frozenset({Role.RECEPTION, Role.LEADER}),
-            stage_actors={Stage.INTAKE: ((Role.RECEPTION, "receiving"), (Role.LEADER, "competent"))},
+            stage_actors={Stage.INTAKE: ((Role.RECEPTION, "receiving"), (Role.LEADER, "handling"))},
             params=("assignee",),
             awaited=True,
             advances=True,
             print_label="Chuyển hồ sơ cho chuyên viên xử lý",
             confirmation=gettext_lazy("Dossier %(code)s is forwarded to the specialist."),
             citizen=(({}, gettext_lazy("Your dossier was passed on for processing.")),),
+            guard=_guard_same_agency,
             effect=_assign,
         ),
         Action(
@@ -563,10 +871,11 @@ ACTIONS = {
             gettext_lazy("Request the financial obligation"),
             _src((S.PROCESSING, Stage.PROCESSING)),
             S.AWAITING_OBLIGATION,
-            confirmation=gettext_lazy("Dossier %(code)s is reassigned."),
             None,
             frozenset({Role.SPECIALIST}),
             needs_comment=True,
+            # `tax_agency` (code): the tax office issues the notice (inter-agency); `days`: its period.
+            params=("tax_agency", "days"),
             print_label="Yêu cầu thực hiện nghĩa vụ tài chính",
             confirmation=gettext_lazy("The applicant of dossier %(code)s is asked to pay; the clock waits."),
             citizen=(({}, gettext_lazy("You were asked to pay the fee or tax; processing waits until it is paid.")),),
@@ -579,7 +888,7 @@ ACTIONS = {
             S.PROCESSING,
             None,
             frozenset({Role.SPECIALIST, Role.RECEPTION}),
-            stage_actors={Stage.PROCESSING: ((Role.SPECIALIST, "competent"), (Role.RECEPTION, "receiving"))},
+            stage_actors={Stage.PROCESSING: ((Role.SPECIALIST, "handling"), (Role.RECEPTION, "receiving"))},
             advances=True,
             print_label="Đã thực hiện nghĩa vụ tài chính",
             confirmation=gettext_lazy("Payment recorded for dossier %(code)s; processing continues."),
@@ -598,6 +907,7 @@ ACTIONS = {
             advances=True,
             print_label="Trình lãnh đạo phê duyệt kết quả",
             confirmation=gettext_lazy("The result of dossier %(code)s is sent to the leader for approval."),
+            guard=_guard_same_agency,
             effect=_propose_result,
         ),
         Action(
@@ -611,18 +921,17 @@ ACTIONS = {
             advances=True,
             print_label="Phê duyệt kết quả",
             confirmation=gettext_lazy("Dossier %(code)s is approved; the applicant is told the result is ready."),
+            signed=True,
             notice="citizen.result_ready",
             citizen=(({}, RESULT_READY_TEXT),),
             citizen_agency="returning",
-            guard=_guard_has_result,
+            guard=_guard_approve,
             effect=_finish,
         ),
         Action(
             "send_back",
             gettext_lazy("Send back"),
             _src((S.PROCESSING, Stage.APPROVAL)),
-            confirmation=gettext_lazy("Dossier %(code)s is approved; the applicant is told the result is ready."),
-            signed=True,
             None,
             Stage.PROCESSING,
             frozenset({Role.LEADER}),
@@ -647,6 +956,105 @@ ACTIONS = {
             citizen_agency="returning",
             guard=_guard_mark_result_ready,
             effect=_finish,
+        ),
+        # --- Inter-agency routing (liên thông, Decree 118/2025 Art. 20; docs/workflow.md) ---
+        Action(
+            "hand_over",
+            gettext_lazy("Hand over to the next agency"),
+            _src((S.RECEIVED, Stage.INTAKE), (S.PROCESSING, Stage.PROCESSING), (S.PROCESSING, Stage.APPROVAL)),
+            S.PROCESSING,
+            Stage.HANDOVER,
+            frozenset({Role.RECEPTION, Role.SPECIALIST, Role.LEADER}),
+            stage_actors={
+                Stage.INTAKE: ((Role.RECEPTION, "receiving"), (Role.LEADER, "handling")),
+                Stage.PROCESSING: ((Role.SPECIALIST, "handling"),),
+                Stage.APPROVAL: ((Role.LEADER, "handling"),),
+            },
+            awaited=True,
+            advances=True,
+            print_label="Chuyển hồ sơ liên thông",
+            confirmation=gettext_lazy("Dossier %(code)s is handed over to the next agency."),
+            citizen=(({}, gettext_lazy("Your dossier was passed to %(agency)s to handle its part.")),),
+            citizen_agency="event",
+            guard=_guard_hand_over,
+            effect=_hand_over,
+        ),
+        Action(
+            "accept_handover",
+            gettext_lazy("Accept the hand-over"),
+            _src((S.PROCESSING, Stage.HANDOVER)),
+            None,
+            None,
+            frozenset({Role.RECEPTION, Role.SPECIALIST, Role.LEADER}),
+            params=("assignee",),
+            awaited=True,
+            advances=True,
+            done_label=gettext_lazy("Hand-over accepted"),
+            print_label="Tiếp nhận hồ sơ liên thông",
+            confirmation=gettext_lazy("Dossier %(code)s is accepted: your agency now handles its step."),
+            citizen=(({}, gettext_lazy("%(agency)s received your dossier and is handling it.")),),
+            citizen_agency="event",
+            effect=_accept_handover,
+        ),
+        Action(
+            "return_handover",
+            gettext_lazy("Send the hand-over back"),
+            _src((S.PROCESSING, Stage.HANDOVER)),
+            None,
+            None,
+            frozenset({Role.RECEPTION, Role.SPECIALIST, Role.LEADER}),
+            needs_comment=True,
+            danger=True,
+            done_label=gettext_lazy("Hand-over sent back"),
+            print_label="Trả lại hồ sơ liên thông",
+            confirmation=gettext_lazy("Dossier %(code)s is sent back to the agency that handed it over."),
+            effect=_return_handover,
+        ),
+        Action(
+            "consult",
+            gettext_lazy("Ask other agencies for an opinion"),
+            _src(*CONSULTING),
+            None,
+            None,
+            frozenset({Role.SPECIALIST, Role.LEADER}),
+            needs_comment=True,
+            params=("agencies", "days"),
+            print_label="Xin ý kiến cơ quan phối hợp",
+            confirmation=gettext_lazy("The request for an opinion on dossier %(code)s is sent."),
+            citizen=(({}, gettext_lazy("The office asked another agency for its opinion on your dossier.")),),
+            effect=_consult,
+        ),
+        Action(
+            "answer_consultation",
+            gettext_lazy("Give the requested opinion"),
+            _src(*OPEN_ANY_STAGE),
+            None,
+            None,
+            frozenset({Role.SPECIALIST, Role.LEADER}),
+            scope="consulted",
+            needs_comment=True,
+            params=("consultation",),
+            done_label=gettext_lazy("Opinion given"),
+            print_label="Trả lời xin ý kiến",
+            confirmation=gettext_lazy("Your opinion on dossier %(code)s is sent."),
+            citizen=(({}, gettext_lazy("%(agency)s gave its opinion on your dossier.")),),
+            citizen_agency="event",
+            effect=_answer_consultation,
+        ),
+        Action(
+            "record_obligation",
+            gettext_lazy("Record the financial obligation notice"),
+            _src((S.AWAITING_OBLIGATION, Stage.PROCESSING)),
+            None,
+            None,
+            frozenset({Role.SPECIALIST, Role.LEADER}),
+            scope="tax_office",
+            params=("amount", "notice_number", "consultation"),
+            print_label="Thông báo nghĩa vụ tài chính",
+            confirmation=gettext_lazy("The notice of the financial obligation of dossier %(code)s is recorded."),
+            citizen=(({}, gettext_lazy("%(agency)s issued the notice of the amount you have to pay.")),),
+            citizen_agency="event",
+            effect=_record_obligation,
         ),
         Action(
             "extend",
@@ -678,6 +1086,7 @@ ACTIONS = {
             S.STOPPED,
             Stage.CLOSED,
             frozenset({Role.LEADER}),
+            scope="competent",
             needs_comment=True,
             danger=True,
             print_label="Dừng giải quyết hồ sơ",
@@ -745,6 +1154,7 @@ ACTIONS = {
             None,
             None,
             frozenset({Role.LEADER}),
+            scope="competent",
             params=("result",),
             print_label="Sửa đổi, đính chính kết quả giải quyết",
             confirmation=gettext_lazy("The corrected result of dossier %(code)s is issued."),

@@ -25,8 +25,10 @@ class ReminderKind(models.TextChoices):
     CORRECTION_OVERDUE = "correction_overdue", _("Result correction overdue")
     # Art. 24.3: a fee collected at the desk not remitted within 8 working hours.
     FEE_REMITTANCE_OVERDUE = "fee_remittance_overdue", _("Fee not remitted in time")
-    # (Art. 19.4c, the late reply of a consulted agency, comes with inter-agency consultation: a kind
-    # "consultation_overdue" whose threshold is "<consultation id>:<deadline>", owned by that agency.)
+    # Art. 19.4c: a consulted agency (inter-agency routing) warned before its answer is due and
+    # alerted after; the threshold is "<consultation id>:<deadline>", the consulted agency owns it.
+    CONSULTATION_DUE_SOON = "consultation_due_soon", _("Requested opinion due soon")
+    CONSULTATION_OVERDUE = "consultation_overdue", _("Requested opinion overdue")
 
 
 class Reminder(models.Model):

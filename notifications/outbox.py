@@ -100,6 +100,17 @@ DEFAULT_TEXTS = {
         "Phí, lệ phí đã thu của hồ sơ {{ code }} – {{ procedure }} – chưa được nộp trong 08 giờ làm việc"
         " (hạn: {{ fee_remit_due_at }}).\n{{ officer_url }}",
     ),
+    "reminder.consultation_due_soon": (
+        "Hồ sơ {{ code }}: sắp đến hạn trả lời xin ý kiến",
+        "{{ requesting_agency }} xin ý kiến {{ consulted_agency }} về hồ sơ {{ code }} – {{ procedure }}. Hạn trả"
+        " lời: {{ consultation_due_at }}.\n{{ officer_url }}",
+    ),
+    "reminder.consultation_overdue": (
+        "Hồ sơ {{ code }}: quá hạn trả lời xin ý kiến",
+        "{{ consulted_agency }} chưa trả lời xin ý kiến của {{ requesting_agency }} về hồ sơ {{ code }} –"
+        " {{ procedure }} (hạn: {{ consultation_due_at }}). Việc chậm trả lời được ghi nhận cho cơ quan được xin"
+        " ý kiến.\n{{ officer_url }}",
+    ),
     "digest": (
         "Tổng hợp hồ sơ ngày {{ today }}",
         "Chào {{ officer }},\n\nHồ sơ đang chờ anh/chị: {{ waiting }}\n"
@@ -122,6 +133,8 @@ KIND_LABELS = {
     "reminder.online_intake": _("Officer: online submission waiting for acceptance"),
     "reminder.correction_overdue": _("Officer: result correction overdue"),
     "reminder.fee_remittance_overdue": _("Officer: collected fee not remitted in time"),
+    "reminder.consultation_due_soon": _("Officer: requested opinion due soon"),
+    "reminder.consultation_overdue": _("Officer: requested opinion overdue"),
     "digest": _("Officer: morning digest"),
 }
 
@@ -145,6 +158,9 @@ DOSSIER_PLACEHOLDERS = {
     "lookup_url": _("public lookup page"),
     "officer_url": _("the dossier's page in the officer workspace"),
     "rating_url": _("the citizen's rating link (works once the dossier has ended)"),
+    "consulted_agency": _("the agency asked for an opinion (opinion reminders)"),
+    "requesting_agency": _("the agency that asked for the opinion (opinion reminders)"),
+    "consultation_due_at": _("the opinion's deadline (opinion reminders)"),
 }
 DIGEST_PLACEHOLDERS = {
     "today": _("date"),
@@ -437,6 +453,9 @@ REMINDER_OWNERS = {
     "online_intake": (Role.RECEPTION, "receiving"),
     "correction_overdue": (Role.LEADER, "competent"),
     "fee_remittance_overdue": (Role.RECEPTION, "receiving"),
+    # A consulted agency's answer (notifications.reminders.ConsultationTarget names the agencies).
+    "consultation_due_soon": ((Role.SPECIALIST, "consulted"), (Role.LEADER, "consulted")),
+    "consultation_overdue": ((Role.SPECIALIST, "consulted"), (Role.LEADER, "consulted"), (Role.LEADER, "requesting")),
 }
 
 
@@ -445,8 +464,9 @@ def _officer_groups(dossier, include_leaders, kind=None):
     groups = []
     assignee = None
     if kind in REMINDER_OWNERS:
-        role, scope = REMINDER_OWNERS[kind]
-        groups.append((role, getattr(dossier, f"{scope}_agency_id")))
+        owners = REMINDER_OWNERS[kind]
+        for role, scope in owners if isinstance(owners[0], tuple) else (owners,):
+            groups.append((role, getattr(dossier, f"{scope}_agency_id")))
     elif dossier.assignee_id and dossier.stage == Stage.PROCESSING:
         assignee = dossier.assignee
     else:
@@ -649,6 +669,7 @@ class ReminderWriter:
                 if not users:
                     continue
                 context = dossier_context(dossier, memo=self._memo)
+                context.update(getattr(dossier, "extra_context", {}))  # e.g. a consultation's deadline
                 link = officer_path(dossier, self._memo)
                 rendered = {}
                 for user in users:

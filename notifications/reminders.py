@@ -24,7 +24,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from dossiers import periods
-from dossiers.models import RUNNING_STATUSES, Channel, Dossier, Status
+from dossiers.models import OPEN_STATUSES, RUNNING_STATUSES, Channel, Dossier, Status
 from notifications import outbox as notifications
 from notifications.models import NotificationChannel, Reminder, ReminderKind, ReminderPolicy
 from procedures import deadlines
@@ -339,7 +339,78 @@ def scan(now=None):
     created = 0
     for batch in candidates(now, calendar, policy, limits):
         created += _handle(batch, now, calendar, policy, limits, writer)
+    created += scan_consultations(now, limits, writer)
     return created
+
+
+# --- Consulted agencies (Decree 118/2025, Art. 19.4c) ---------------------------------------------
+
+
+class ConsultationTarget:
+    """A dossier as the reminder writer sees it for one consultation: the consulted and the
+    requesting agency as `consulted_agency_id` / `requesting_agency_id` (REMINDER_OWNERS), and the
+    consultation's placeholders in `extra_context`; everything else is the dossier's."""
+
+    def __init__(self, dossier, consultation):
+        self._dossier = dossier
+        self.consulted_agency_id = consultation.agency_id
+        self.requesting_agency_id = consultation.requesting_agency_id
+        self.extra_context = {
+            "consulted_agency": consultation.agency.name,
+            "requesting_agency": consultation.requesting_agency.name,
+            "consultation_due_at": timezone.localtime(consultation.due_at).strftime("%H:%M %d/%m/%Y"),
+        }
+
+    def __getattr__(self, name):
+        return getattr(self._dossier, name)
+
+
+def consultation_kind(consultation, now, limits):
+    """(kind, threshold) an open consultation deserves at `now`: the reminder once its deadline is
+    within the "due soon" window (the reminder policy's working days), the alert once it passed."""
+    threshold = f"{consultation.pk}:{moment_key(consultation.due_at)}"
+    if consultation.due_at < now:
+        return ReminderKind.CONSULTATION_OVERDUE, threshold
+    if consultation.due_at < limits.due_soon_end:
+        return ReminderKind.CONSULTATION_DUE_SOON, threshold
+    return None
+
+
+def scan_consultations(now, limits, writer):
+    """The reminders of open consultations (one index range on `consultation_open_due_idx`); the
+    unique reminder key makes a rerun write nothing."""
+    from dossiers.models import Consultation
+
+    open_ones = (
+        Consultation.objects.filter(answered_at__isnull=True, due_at__lt=limits.due_soon_end)
+        .select_related("agency", "requesting_agency")
+        .order_by("pk")
+    )
+    wanted = {}
+    dossiers = {}
+    for consultation in open_ones:
+        pair = consultation_kind(consultation, now, limits)
+        if pair is None:
+            continue
+        dossiers.setdefault(consultation.dossier_id, None)
+        wanted[consultation.dossier_id, str(pair[0]), pair[1]] = consultation
+    if not wanted:
+        return 0
+    existing = set(
+        Reminder.objects.filter(dossier_id__in=list(dossiers), kind__in=[k for _d, k, _t in wanted]).values_list(
+            "dossier_id", "kind", "threshold"
+        )
+    )
+    wanted = {key: value for key, value in wanted.items() if key not in existing}
+    if not wanted:
+        return 0
+    loaded = Dossier.objects.filter(pk__in={key[0] for key in wanted}, status__in=OPEN_STATUSES).select_related(
+        "procedure", "returning_agency", "assignee"
+    )
+    by_pk = {d.pk: d for d in loaded}
+    targets = {key: ConsultationTarget(by_pk[key[0]], c) for key, c in wanted.items() if key[0] in by_pk}
+    keys = sorted(targets)
+    return _write(keys, targets, now, writer) if keys else 0
 
 
 def send_digests(now=None, calendar=None, policy=None):

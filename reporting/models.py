@@ -135,3 +135,29 @@ class StatCounter(models.Model):
 
     def __str__(self):
         return f"{self.grain} {self.day} {self.agency_id}/{self.field_id}"
+
+
+class StatStep(models.Model):
+    """One workflow step of a dossier as held by one agency (inter-agency routing): when it began,
+    its deadline, when it ended and how (early / on time / late). `reporting.handling` keeps it in
+    the transaction of every transition and reads it for the per-agency accountability table: each
+    agency's on-time rate for its own steps, and which agency held a late dossier when it went late."""
+
+    dossier = models.ForeignKey(Dossier, verbose_name=_("dossier"), on_delete=models.CASCADE, related_name="+")
+    agency = models.ForeignKey(Agency, verbose_name=_("agency"), on_delete=models.PROTECT, related_name="+")
+    stage = models.CharField(_("stage"), max_length=20)
+    started_at = models.DateTimeField(_("started at"))
+    due_at = models.DateTimeField(_("step deadline"), null=True, blank=True)
+    ended_at = models.DateTimeField(_("ended at"), null=True, blank=True)
+    outcome = models.CharField(_("step result"), max_length=10, blank=True)
+
+    class Meta:
+        verbose_name = _("step held by an agency")
+        verbose_name_plural = _("steps held by agencies")
+        indexes = [
+            models.Index(fields=["agency", "ended_at"], name="statstep_agency_end_idx"),
+            models.Index(fields=["dossier", "started_at"], name="statstep_dossier_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.dossier_id} {self.agency_id} {self.stage}"

@@ -1179,5 +1179,8 @@ def on_rating_saved(sender, *, rating, previous_level, **kwargs):
 
 def on_dossier_event(sender, *, dossier, event, **kwargs):
     """`dossiers.signals.dossier_transition` receiver: keep the counters in the transition's
-    transaction."""
+    transaction (and the steps each agency held: reporting/handling.py)."""
+    from reporting.handling import record_step
+
     record(dossier, event)
+    record_step(dossier, event)

@@ -109,6 +109,32 @@ class ActionInputSerializer(serializers.Serializer):
         max_length=200,
         help_text=_("supplement_received: positions (from 0) of the checklist documents brought now."),
     )
+    # Inter-agency routing (docs/workflow.md).
+    agencies = LinesField(required=False, help_text=_("consult: the codes of the agencies asked for an opinion."))
+    days = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=10,
+        help_text=_("consult: the answer period in working days; request_obligation: the tax office's."),
+    )
+    consultation = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=20,
+        help_text=_("answer_consultation/record_obligation: which request (id); empty = the oldest open one."),
+    )
+    tax_agency = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=40,
+        help_text=_("request_obligation: the tax office's code, when it issues the notice."),
+    )
+    amount = serializers.CharField(
+        required=False, allow_blank=True, max_length=20, help_text=_("record_obligation: the amount in VND.")
+    )
+    notice_number = serializers.CharField(
+        required=False, allow_blank=True, max_length=100, help_text=_("record_obligation: the notice's number.")
+    )
 
 
 class AttachmentUploadSerializer(serializers.Serializer):

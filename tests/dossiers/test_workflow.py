@@ -13,8 +13,8 @@ from django.db import transaction
 from dossiers import workflow
 from dossiers.models import Dossier, DossierEvent, Pause, Stage, Status
 from dossiers.services import ActionInputError, WorkflowConflict, available_actions, dossier_act, dossier_create
-from procedures.models import Membership, Role
-from tests.factories import Office, make_user, vn
+from procedures.models import Agency, Membership, Role, WorkflowStep
+from tests.factories import Office, make_agency, make_procedure, make_user, vn
 
 pytestmark = pytest.mark.django_db
 
@@ -34,11 +34,40 @@ PARAMS = {
 # correction needs a recorded error, a remittance a fee collected at the desk (tests/dossiers/
 # test_conformity.py covers both).
 NEEDS_HISTORY = {"correct_result", "remit_fee"}
+# Actions of an agency asked by the dossier's (an open consultation): tests/dossiers/
+# test_interagency.py covers them.
+CONSULTED = {"answer_consultation", "record_obligation"}
+
+
+def department(office):
+    """The provincial department of `office`'s inter-agency procedure (made once per office)."""
+    if not hasattr(office, "department"):
+        office.department = make_agency(level=Agency.Level.DEPARTMENT)
+    return office.department
+
+
+def handover_procedure(office):
+    """A procedure of `office` whose processing continues at its department (inter-agency)."""
+    if not hasattr(office, "handover_procedure"):
+        procedure = make_procedure(
+            agencies=[office.agency],
+            workflow=[
+                ("Tiếp nhận", Role.RECEPTION, 10),
+                ("Kiểm tra", Role.SPECIALIST, 20),
+                ("Thẩm định", Role.SPECIALIST, 60),
+                ("Trả kết quả", Role.RECEPTION, 10),
+            ],
+        )
+        WorkflowStep.objects.filter(procedure=procedure, name="Thẩm định").update(agency=department(office))
+        office.handover_procedure = procedure
+    return office.handover_procedure
 
 
 def params_for(office, name):
     if name in ("assign", "reassign"):
         return {"assignee": office.specialist.username}
+    if name == "consult":
+        return {"agencies": [department(office).code], "days": "3"}
     return PARAMS.get(name, {})
 
 
@@ -71,11 +100,15 @@ RECIPES = {
     (S.REFUSED, Stage.CLOSED): ({"channel": "online"}, [("refuse", "reception")]),
     (S.WITHDRAWN, Stage.CLOSED): ({}, [("withdraw", "reception")]),
     (S.STOPPED, Stage.CLOSED): ({}, [("assign", "reception"), ("stop", "leader")]),
+    # Handed to another agency's step, waiting for it to accept (handover_procedure).
+    (S.PROCESSING, Stage.HANDOVER): ({"procedure": handover_procedure}, [("assign", "reception"), ("hand_over", "specialist")]),
 }
 
 
 def bring_to(office, state, now=T):
     create_kwargs, steps = RECIPES[state]
+    department(office)  # made now, outside the savepoints of try_action
+    create_kwargs = {k: v(office) if callable(v) else v for k, v in create_kwargs.items()}
     dossier, _pin = office.receive(now=now, **create_kwargs)
     for name, role in steps:
         dossier = act(office, dossier, name, getattr(office, role), now=now)
@@ -116,10 +149,11 @@ def try_action(office, dossier, name, user, now=T):
         dossier.refresh_from_db()
 
 
-def all_roles_officer(agency, username):
+def all_roles_officer(agency, username, *more):
     user = make_user(username)
-    for role in Role.values:
-        Membership.objects.create(user=user, agency=agency, role=role)
+    for each in (agency, *more):
+        for role in Role.values:
+            Membership.objects.create(user=user, agency=each, role=role)
     return user
 
 
@@ -300,13 +334,13 @@ def test_leader_refuses_after_appraisal(state):
     assert (d.status, d.stage) == (S.REFUSED, Stage.CLOSED)
 
 
-@pytest.mark.parametrize("name", sorted(n for n, a in workflow.ACTIONS.items() if a.needs_comment))
+@pytest.mark.parametrize("name", sorted(n for n, a in workflow.ACTIONS.items() if a.needs_comment and n not in CONSULTED))
 def test_actions_that_need_a_reason_refuse_an_empty_comment_and_change_nothing(name):
     o = Office()
     action = workflow.ACTIONS[name]
     state = next(s for s in RECIPES if s in action.sources)
     d = bring_to(o, state)
-    user = all_roles_officer(o.agency, "all-roles")
+    user = all_roles_officer(o.agency, "all-roles", department(o))
     before = snapshot(d)
     with pytest.raises(ActionInputError) as info:
         dossier_act(dossier=d, actor=user, action=name, comment="  ", now=T, **params_for(o, name))
@@ -342,7 +376,7 @@ def test_every_transition_the_table_allows_leads_to_a_reachable_state(state):
             ("Trả kết quả", Role.RECEPTION, 10),
         ]
     )
-    user = all_roles_officer(o.agency, "all-roles")
+    user = all_roles_officer(o.agency, "all-roles", department(o))
     d = bring_to(o, state)
     allowed = workflow.allowed_from(*state)
     for name in allowed:
@@ -351,6 +385,10 @@ def test_every_transition_the_table_allows_leads_to_a_reachable_state(state):
         outcome = try_action(o, d, name, user, now=T + timedelta(hours=1))
         if name in NEEDS_HISTORY and isinstance(outcome, WorkflowConflict):
             continue
+        if name in CONSULTED and isinstance(outcome, PermissionDenied):
+            continue
+        if name == "hand_over" and isinstance(outcome, WorkflowConflict):
+            continue  # only where the next step is another agency's (the handover recipe)
         assert outcome in RECIPES, (name, outcome)
 
 
@@ -364,7 +402,7 @@ def test_action_outside_the_table_is_a_conflict_and_changes_nothing(state, name)
     o = Office()
     d = bring_to(o, state)
     # An officer holding every role in every agency of the dossier: only the state can refuse.
-    user = all_roles_officer(o.agency, "all-roles")
+    user = all_roles_officer(o.agency, "all-roles", department(o))
     before = snapshot(d)
     with pytest.raises(WorkflowConflict):
         act(o, d, name, user, now=T + timedelta(hours=1))
@@ -439,7 +477,8 @@ def test_officer_of_another_commune_cannot_act(state):
 
 
 def test_the_desk_receiving_for_another_competent_agency_keeps_its_own_scope():
-    """Boundary-free intake: desk A receives for agency B; B's staff process, A returns."""
+    """Boundary-free intake: desk A receives for agency B and hands it over; B accepts, its staff
+    process, the result comes back to A, which returns it."""
     desk = Office()
     competent = Office()
     d, _pin = dossier_create(
@@ -451,9 +490,15 @@ def test_the_desk_receiving_for_another_competent_agency_keeps_its_own_scope():
     )
     assert (d.receiving_agency, d.competent_agency, d.returning_agency) == (desk.agency, competent.agency, desk.agency)
     assert d.code.startswith(competent.agency.code + "-")
+    with pytest.raises(PermissionDenied):  # B's leader does not take A's dossier: A hands it over
+        dossier_act(dossier=d, actor=competent.leader, action="hand_over", now=T)
+    with pytest.raises(WorkflowConflict):  # B's step: it is handed over, not assigned across
+        dossier_act(dossier=d, actor=desk.reception, action="assign", now=T)
+    d = dossier_act(dossier=d, actor=desk.reception, action="hand_over", now=T)
+    assert (d.stage, d.handling_agency) == (Stage.HANDOVER, competent.agency)
     with pytest.raises(PermissionDenied):
-        dossier_act(dossier=d, actor=desk.leader, action="assign", now=T)
-    d = dossier_act(dossier=d, actor=desk.reception, action="assign", now=T)
+        dossier_act(dossier=d, actor=desk.specialist, action="accept_handover", now=T)
+    d = dossier_act(dossier=d, actor=competent.leader, action="accept_handover", now=T)
     assert d.assignee == competent.specialist
     with pytest.raises(PermissionDenied):
         dossier_act(dossier=d, actor=desk.specialist, action="propose_result", now=T, result="x")
@@ -469,13 +514,17 @@ EXPECTED_ACTIONS = {
     # A few rows of the table written out, so the matrix test below cannot pass vacuously.
     ((S.RECEIVED, Stage.INTAKE), "reception"): {"assign", "request_supplement", "withdraw"},
     ((S.RECEIVED, Stage.INTAKE), "leader"): {"assign", "stop"},
-    ((S.PROCESSING, Stage.APPROVAL), "leader"): {"approve", "send_back", "refuse", "extend", "stop"},
+    ((S.PROCESSING, Stage.APPROVAL), "leader"): {"approve", "send_back", "refuse", "extend", "stop", "consult"},
     ((S.PROCESSING, Stage.PROCESSING), "specialist"): {
         "propose_result",
         "request_supplement",
         "request_obligation",
         "extend",
+        "consult",
     },
+    # The commune handed the dossier over: the department accepts; the commune waits.
+    ((S.PROCESSING, Stage.HANDOVER), "specialist"): set(),
+    ((S.PROCESSING, Stage.HANDOVER), "leader"): {"stop"},
     ((S.RESULT_READY, Stage.RETURN), "reception"): {"return_result", "report_result_error"},
     ((S.RETURNED, Stage.CLOSED), "leader"): {"report_result_error"},
     ((S.SUBMITTED_ONLINE, Stage.INTAKE), "reception"): {"receive", "request_supplement", "refuse", "withdraw"},
