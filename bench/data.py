@@ -566,8 +566,17 @@ EVENT_COLUMNS = _split(
     """id dossier_id actor_id action from_status to_status from_stage to_stage comment data step_due_at step_outcome
     created_at"""
 )
-JSON_COLUMNS = {"procedure_snapshot", "documents", "data"}
+JSON_COLUMNS = {"procedure_snapshot", "documents", "data", "criteria"}
 DUE_AT = DOSSIER_COLUMNS.index("due_at")
+STATUS, FINISHED_AT, RETURNED_AT = (DOSSIER_COLUMNS.index(name) for name in ("status", "finished_at", "returned_at"))
+# Citizens' ratings (ratings/): this share of the dossiers that ended (returned, refused, withdrawn,
+# stopped) is rated, at these weights; some ratings "not satisfied" carry a comment.
+RATED_SHARE = 0.35
+RATING_LEVELS = (("very_satisfied", 55), ("satisfied", 35), ("unsatisfied", 10))
+RATEABLE = (int(Status.RETURNED), int(Status.REFUSED), int(Status.WITHDRAWN), int(Status.STOPPED))
+RATING_COMMENTS = ("Phải đi lại nhiều lần.", "Trả kết quả chậm so với giấy hẹn.", "Cán bộ hướng dẫn chưa rõ.")
+RATING_COLUMNS = _split("dossier_id level criteria comment needs_attention created_at updated_at changes")
+REVISION_COLUMNS = _split("dossier_id at level criteria comment channel ip_address")
 
 
 def _columns(model, known):
@@ -848,9 +857,13 @@ class _Statistics:
     """The statistics rows (dossiers/stats.py) of the generated dossiers, computed in memory with
     `stats.replay`, the very function `stats.rebuild()` applies to each dossier, and written with
     the dossiers. `rebuild()` reloads every event through the ORM (about 1 ms per dossier); this
-    costs a few µs. Checked against `replay` on the stored rows after writing (`check`)."""
+    costs a few µs. Checked against `replay` on the stored rows after writing (`check`).
 
-    def __init__(self):
+    It also rates RATED_SHARE of the dossiers that ended (a `Rating` and its `RatingRevision`,
+    written with the dossiers) and counts them as `stats.on_rating_saved` does: on the day the
+    dossier ended (`stats.rating_deltas`)."""
+
+    def __init__(self, rng=None, now=None):
         from reporting import stats
 
         self.stats = stats
@@ -858,6 +871,9 @@ class _Statistics:
         self.totals = defaultdict(Counter)
         self.facts, self.spans = [], []
         self.fact_count = self.span_count = 0
+        self.rng, self.now = rng or random.Random(0), now or timezone.now()
+        self.ratings, self.revisions = [], []
+        self.rating_count = 0
 
     @classmethod
     def available(cls):
@@ -886,8 +902,22 @@ class _Statistics:
             + (fact.finish_kind, fact.late)
         )
         self.spans.extend((s.dossier_id, s.start_on, s.end_on, s.paused, s.due_on) for s in spans)
+        if fact.finished_on is not None and row[STATUS] in RATEABLE and self.rng.random() < RATED_SHARE:
+            level = self.rate(row[0], row[RETURNED_AT] or row[FINISHED_AT] or events[-1][12])
+            deltas.update(self.stats.rating_deltas(fact.finished_on, None, level))
         for (grain, day), values in self.counter_rows(deltas).items():
             self.totals[(grain, day, fact.agency_id, fact.field_id)].update(values)
+
+    def rate(self, dossier_id, ended):
+        """A rating (and its revision) of the dossier a little after it ended; returns its level."""
+        rng = self.rng
+        level = _weighted(rng, RATING_LEVELS)
+        comment = rng.choice(RATING_COMMENTS) if level == "unsatisfied" and rng.random() < 0.6 else ""
+        at = min(ended + timedelta(minutes=rng.randint(5, 3 * 24 * 60)), self.now)
+        attention = level == "unsatisfied" or bool(comment)
+        self.ratings.append((dossier_id, level, "{}", comment, attention, at, at, 0))
+        self.revisions.append((dossier_id, at, level, "{}", comment, "lookup", None))
+        return level
 
     def flush(self):
         stats = self.stats
@@ -906,6 +936,13 @@ class _Statistics:
         self.fact_count += len(self.facts)
         self.span_count += len(self.spans)
         self.facts, self.spans = [], []
+        if self.ratings:
+            from ratings.models import Rating, RatingRevision
+
+            _write(Rating, RATING_COLUMNS, self.ratings)
+            _write(RatingRevision, REVISION_COLUMNS, self.revisions)
+            self.rating_count += len(self.ratings)
+            self.ratings, self.revisions = [], []
 
     def finish(self):
         self.flush()
@@ -1416,7 +1453,7 @@ def seed(spec, log=print):
                 cursor.execute(f"LOCK TABLE {_table(Dossier)}, {_table(DossierEvent)} IN SHARE ROW EXCLUSIVE MODE")
         next_dossier = (Dossier.objects.aggregate(m=Max("id"))["m"] or 0) + 1
         next_event = (DossierEvent.objects.aggregate(m=Max("id"))["m"] or 0) + 1
-        statistics = _Statistics() if spec.stats and _Statistics.available() else None
+        statistics = _Statistics(random.Random(spec.seed + 1), now) if spec.stats and _Statistics.available() else None
         generated = written_events = 0
         generate_time = copy_time = 0.0
         with timer.step(f"dossiers and events ({'COPY' if postgres else 'bulk_create'})"):
@@ -1478,6 +1515,7 @@ def seed(spec, log=print):
                 summary.counts["statistics_counters"] = statistics.finish()
                 summary.counts["statistics_facts"] = statistics.fact_count
                 summary.counts["statistics_spans"] = statistics.span_count
+                summary.counts["ratings"] = statistics.rating_count
             sample = list(bench_dossiers().order_by("-pk").values_list("pk", flat=True)[:50])
             if not statistics.check(sample):
                 log("  the in-memory statistics differ from dossiers.stats.replay: rebuilding them instead")
@@ -1494,6 +1532,7 @@ def seed(spec, log=print):
         name = "analyze" if connection.in_atomic_block or not spec.vacuum else "vacuum analyze"
         with timer.step(name), connection.cursor() as cursor:
             big = f"{_table(Dossier)}, {_table(DossierEvent)}"
+            from ratings.models import Rating, RatingRevision
             from reporting import stats
 
             # Every table the load wrote: the planner must not guess (autovacuum may be off or late).
@@ -1509,6 +1548,8 @@ def seed(spec, log=print):
                     stats.StatFact,
                     stats.StatSpan,
                     stats.StatCounter,
+                    Rating,
+                    RatingRevision,
                 )
             )
             if connection.in_atomic_block or not spec.vacuum:

@@ -78,6 +78,10 @@ TARGETS = {
     "queue_page_1000": {"p95": {16: 60}},
     "dossier_detail_50_events": {"p95": {16: 40}},
     "stats_dashboard": {"p95": {1: 30}},
+    # Issue 19: the Decision 766 service index (this month, its 12-month trend, the agencies ranked
+    # and the costly dossiers), "tens of milliseconds" at 1,000,000 dossiers.
+    "stats_index_page": {"p95": {1: 90}},
+    "stats_index_api": {"p95": {1: 90}},
     "create_dossier": {"p95": {1: 150}},
     "mixed": {"p95": {16: 200}, "rps": {16: 300}},
     "reminder_scan": {"p95": {1: 10_000}},
@@ -207,6 +211,9 @@ class Bench:
             MEDIA_ROOT=str(self.var / "media"),
             EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend",
             SITE_URL=f"http://127.0.0.1:{self.port}",
+            # Plain HTTP on the loopback, no TLS proxy in front: production's redirect to HTTPS
+            # (on by default with DEBUG off) would answer every request with a 301.
+            SECURE_SSL_REDIRECT="0",
             PYTHONPATH=str(ROOT) + os.pathsep + env.get("PYTHONPATH", ""),
             PYTHONUNBUFFERED="1",
         )
@@ -537,6 +544,8 @@ class Bench:
             ),
             "stats_dashboard": lambda vu: loadgen.Request("GET", f"/thong-ke/?{self.stats_query}", supervisor_session),
             "stats_api": lambda vu: loadgen.Request("GET", f"/api/v1/stats/?{self.stats_query}", supervisor),
+            "stats_index_page": lambda vu: loadgen.Request("GET", "/thong-ke/chi-so/", supervisor_session),
+            "stats_index_api": lambda vu: loadgen.Request("GET", "/api/v1/stats/index/", supervisor),
             "create_dossier": create,
             "transition_assign": transition,
         }

@@ -16,7 +16,8 @@ they are exact against the counters they are divided by.
 from collections import defaultdict
 from dataclasses import dataclass, replace
 
-from django.db.models import Count, Exists, OuterRef, Q, Sum
+from django.db.models import Count, Exists, F, OuterRef, Q, Sum
+from django.db.models.fields.json import KT
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -277,17 +278,16 @@ def catalogue_fractions(filters, by_agency=False):
 # --- Scoring ---------------------------------------------------------------------------------------
 
 
-def score(values, recorded):
+def score(values, recorded, labelled=True):
     """The indicator lines and the score for {key: (numerator, denominator)}; `recorded`: the keys
-    of the signing app's indicators that are recorded."""
+    of the signing app's indicators that are recorded. Without `labelled` the lines carry no texts
+    (the agencies' rows and the trend need only the rates: translating a dozen labels for each
+    agency and month would cost more than the rest of the computation)."""
     lines, points, max_points = [], 0.0, 0
     for indicator in INDICATORS:
         line = {
             "key": indicator.key,
             "group": indicator.group,
-            "group_label": str(GROUP_LABELS[indicator.group]),
-            "label": str(indicator.label),
-            "formula": str(indicator.formula),
             "source": indicator.source,
             "max_points": indicator.points,
             "numerator": None,
@@ -310,7 +310,11 @@ def score(values, recorded):
                 points += indicator.points * rate
                 max_points += indicator.points
                 status = COMPUTED
-        line["status"], line["status_label"] = status, str(STATUS_LABELS[status])
+        line["status"] = status
+        if labelled:
+            line["group_label"] = str(GROUP_LABELS[indicator.group])
+            line["label"], line["formula"] = str(indicator.label), str(indicator.formula)
+            line["status_label"] = str(STATUS_LABELS[status])
         lines.append(line)
     return {
         "score": round(100 * points / max_points, 1) if max_points else None,
@@ -387,7 +391,7 @@ def agency_ranking(counted, external, recorded, values, catalogue_by_agency):
         keys = [(a, f) for (a, f) in counted if a == agency_id]
         own = fractions(counts, _external_for(external, keys))
         own.update(catalogue_by_agency.get(agency_id, {}))
-        scored = score(own, recorded)
+        scored = score(own, recorded, labelled=False)
         lost = 0.0
         for key, (numerator, denominator) in own.items():
             scope_denominator = values.get(key, (0, 0))[1]
@@ -452,7 +456,7 @@ def monthly_index(filters, months, catalogue, recorded):
         else:
             counts = stats.counts_from_sums(flows, stocks_end, stocks_start)
         values = {**fractions(counts), **catalogue}
-        scored = score(values, recorded - {"digitised", "results_electronic"})
+        scored = score(values, recorded - {"digitised", "results_electronic"}, labelled=False)
         rates = {line["key"]: line["rate"] for line in scored["indicators"]}
         trend.append(
             {
@@ -478,37 +482,42 @@ def costly_dossiers(filters, values):
     on_time_den = values["on_time"][1]
     satisfaction_den = values["satisfaction"][1]
     result = []
-    base = stats.Dossier.objects.filter(filters.counter_q("stat_fact__")).select_related(
-        "procedure", "competent_agency"
-    )
+    # Only the columns shown (the procedure's name at receipt is one key of the snapshot's JSON).
+    base = stats.Dossier.objects.filter(filters.counter_q("stat_fact__"))
+    columns = {
+        "snapshot_name": KT("procedure_snapshot__name"),
+        "procedure_name": F("procedure__name"),
+        "agency": F("competent_agency__code"),
+        "agency_name": F("competent_agency__name"),
+    }
     late_cost = round(INDICATORS_BY_KEY["on_time"].points / on_time_den, 3) if on_time_den else 0
     ended_late = base.filter(
         stat_fact__late=True, stat_fact__finished_on__gte=filters.start, stat_fact__finished_on__lte=filters.end
-    ).order_by("-stat_fact__finished_on", "-pk")[:COSTLY_LIMIT]
-    for dossier in ended_late:
+    ).order_by("-stat_fact__finished_on", "-pk")
+    for dossier in ended_late.values("code", **columns)[:COSTLY_LIMIT]:
         result.append(_costly(dossier, "late", _("Ended late"), late_cost))
     overdue_ids = stats.metric_dossiers("in_progress_overdue", filters).values("pk")
     paused_ids = stats.metric_dossiers("paused_overdue", filters).values("pk")
-    overdue = base.filter(Q(pk__in=overdue_ids) | Q(pk__in=paused_ids)).order_by("due_at", "pk")[:COSTLY_LIMIT]
-    for dossier in overdue:
+    overdue = base.filter(Q(pk__in=overdue_ids) | Q(pk__in=paused_ids)).order_by("due_at", "pk")
+    for dossier in overdue.values("code", **columns)[:COSTLY_LIMIT]:
         result.append(_costly(dossier, "overdue", _("Overdue at the end of the period"), late_cost))
     satisfaction_cost = round(INDICATORS_BY_KEY["satisfaction"].points / satisfaction_den, 3) if satisfaction_den else 0
     unhappy = base.filter(
         rating__level=Level.UNSATISFIED,
         stat_fact__finished_on__gte=filters.start,
         stat_fact__finished_on__lte=filters.end,
-    ).order_by("-rating__updated_at", "-pk")[:COSTLY_LIMIT]
-    for dossier in unhappy:
+    ).order_by("-rating__updated_at", "-pk")
+    for dossier in unhappy.values("code", **columns)[:COSTLY_LIMIT]:
         result.append(_costly(dossier, "unsatisfied", _("Rated “not satisfied”"), satisfaction_cost))
     return result
 
 
 def _costly(dossier, kind, reason, points):
     return {
-        "code": dossier.code,
-        "procedure": dossier.procedure_snapshot.get("name") or dossier.procedure.name,
-        "agency": dossier.competent_agency.code,
-        "agency_name": dossier.competent_agency.name,
+        "code": dossier["code"],
+        "procedure": dossier["snapshot_name"] or dossier["procedure_name"],
+        "agency": dossier["agency"],
+        "agency_name": dossier["agency_name"],
         "kind": kind,
         "reason": str(reason),
         "points": points,
