@@ -86,10 +86,14 @@ def seed_sample_dossiers(stdout=None):
         return 0
     if Dossier.objects.filter(receiving_agency=commune, note=SAMPLE_NOTE).exists():
         _say(stdout, _("Sample dossiers already exist in %(agency)s: nothing to do.") % {"agency": commune.name})
+        shown = remembered_sample() or _new_sample_pin(commune)
+        if shown is not None:
+            _say_lookup(stdout, *shown)
         return 0
     procedures = list(
         Procedure.objects.published()
         .filter(agencies=commune)
+        .exclude(workflow_steps__agency__isnull=False)  # the inter-agency ones: see _interagency_samples
         .prefetch_related("documents")
         .order_by("-processing_days", "code")
     )
@@ -98,16 +102,123 @@ def seed_sample_dossiers(stdout=None):
         return 0
     with transaction.atomic():
         created, shown = _create_samples(commune, users, procedures)
+        created += _interagency_samples(commune, users)
     _say(
         stdout,
         _("Created %(count)d sample dossiers in %(agency)s.") % {"count": len(created), "agency": commune.name},
     )
-    code, pin = shown
+    _remember_sample(*shown)
+    _say_lookup(stdout, *shown)
+    return len(created)
+
+
+# The department's demo officers (procedures/demo.py DEMO_USERS).
+DEPARTMENT_USERNAMES = {"chuyenvien_so": Role.SPECIALIST, "lanhdao_so": Role.LEADER}
+
+
+def _interagency_samples(commune, users):
+    """Dossiers of the inter-agency procedures (a step at the provincial department): one waiting
+    for the department to accept it, one at the department's specialist, one back at the commune
+    desk with its result. Skipped when the department's demo officers or those procedures are absent."""
+    User = get_user_model()
+    staff = {u.username: u for u in User.objects.filter(username__in=DEPARTMENT_USERNAMES, is_active=True)}
+    crossing = list(
+        Procedure.objects.published()
+        .filter(agencies=commune, workflow_steps__agency__isnull=False)
+        .distinct()
+        .prefetch_related("documents")
+        .order_by("code")
+    )
+    if len(staff) != len(DEPARTMENT_USERNAMES) or not crossing:
+        return []
+    reception, specialist = users["tiepnhan"], users["chuyenvien"]
+    days = _past_working_days(6)
+
+    def at(index, hour, minute=0):
+        return timezone.make_aware(datetime.combine(days[index], time(hour, minute)))
+
+    handed = [("assign", reception, None, {"assignee": specialist.pk}), ("hand_over", specialist, None, {})]
+    accepted = [*handed, ("accept_handover", staff["chuyenvien_so"], None, {})]
+    plan = [
+        (at(1, 9), handed, ("Trịnh Văn Minh", "001085001231", "0912345621")),
+        (at(3, 9), accepted, ("Nông Thị Nga", "001190004562", "0912345622")),
+        (
+            at(5, 9),
+            [
+                *accepted,
+                ("propose_result", staff["chuyenvien_so"], None, {"result": "Giấy chứng nhận quyền sử dụng đất"}),
+                ("approve", staff["lanhdao_so"], None, {}),
+            ],
+            ("Triệu Văn Phúc", "001079003393", "0912345623"),
+        ),
+    ]
+    created = []
+    for number, (received_at, steps, (name, id_number, phone)) in enumerate(plan):
+        procedure = crossing[number % len(crossing)]
+        dossier, _pin = dossier_create(
+            actor=reception,
+            procedure=procedure,
+            applicant_name=name,
+            applicant_id_number=id_number,
+            applicant_phone=phone,
+            applicant_address=f"Tổ dân phố {number + 1}, {commune.name}",
+            documents=[
+                {"name": d.name, "originals": d.originals, "copies": d.copies, "received": True}
+                for d in procedure.documents.all()
+            ],
+            note=SAMPLE_NOTE,
+            receiving_agency=commune,
+            now=received_at,
+        )
+        for offset, (action, actor, _when, params) in enumerate(steps, start=1):
+            when = received_at + timedelta(hours=offset)
+            dossier = dossier_act(dossier=dossier, actor=actor, action=action, now=when, **params)
+        created.append(dossier)
+    return created
+
+
+def _say_lookup(stdout, code, pin):
     _say(
         stdout,
         _("Try the public lookup (/tra-cuu/) with dossier code %(code)s and PIN %(pin)s.") % {"code": code, "pin": pin},
     )
-    return len(created)
+
+
+# -- the sample code and PIN, for every run's banner (make run) -----------------------------------
+# PINs are stored hashed: the sample's is kept in settings.DEMO_SAMPLE_FILE (demo data only: the
+# samples exist only with DEBUG on), so a second `make run` can show it again.
+
+
+def _remember_sample(code, pin):
+    path = Path(settings.DEMO_SAMPLE_FILE)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f"{code} {pin}\n", encoding="utf-8")
+
+
+def remembered_sample():
+    """(code, PIN) of the sample dossier shown by the first run, if it is still valid, else None."""
+    try:
+        code, pin = Path(settings.DEMO_SAMPLE_FILE).read_text(encoding="utf-8").split()[:2]
+    except (OSError, ValueError):
+        return None
+    dossier = Dossier.objects.with_code(code).filter(note=SAMPLE_NOTE).first()
+    return (dossier.code, pin) if dossier is not None and dossier.check_pin(pin) else None
+
+
+def _new_sample_pin(commune):
+    """Samples seeded before the PIN was remembered: give the first received one a new PIN."""
+    dossier = (
+        Dossier.objects.filter(receiving_agency=commune, note=SAMPLE_NOTE, status=Status.RECEIVED)
+        .order_by("received_at", "pk")
+        .first()
+    )
+    if dossier is None:
+        return None
+    pin = make_pin()
+    dossier.pin_hash = hash_pin(dossier.pin_key, pin)
+    dossier.save(update_fields=["pin_hash"])
+    _remember_sample(dossier.code, pin)
+    return dossier.code, pin
 
 
 def _create_samples(commune, users, procedures):

@@ -36,6 +36,9 @@ class DemoUser:
     last_name: str  # always empty (procedures/0006_officer_full_name)
     role: str | None  # None: the superuser, who needs no membership
     superuser: bool = False
+    # The agency of the role; None: the demo commune. The department's officers (issue 16) work in
+    # the provincial department that the demo's inter-agency procedures cross to.
+    agency_code: str | None = None
 
     @property
     def email(self):
@@ -48,6 +51,14 @@ DEMO_USERS = (
     DemoUser("chuyenvien", "Trần Văn Nam", "", Role.SPECIALIST),
     DemoUser("lanhdao", "Lê Minh Đức", "", Role.LEADER),
     DemoUser("giamsat", "Phạm Thu Hà", "", Role.SUPERVISOR),
+)
+
+# The provincial department of the inter-agency demo (Sở Nông nghiệp và Môi trường, agencies.json):
+# the land procedures of procedures.json cross from the commune to it and back.
+DEMO_DEPARTMENT_CODE = "000.00.03.H55"
+DEMO_USERS += (
+    DemoUser("chuyenvien_so", "Vũ Thị Lan", "", Role.SPECIALIST, agency_code=DEMO_DEPARTMENT_CODE),
+    DemoUser("lanhdao_so", "Đặng Quốc Hưng", "", Role.LEADER, agency_code=DEMO_DEPARTMENT_CODE),
 )
 
 
@@ -254,7 +265,10 @@ def seed_demo_users(commune, *, reset_passwords=False):
             else:
                 tally.unchanged += 1
         if demo.role:
-            _membership, created = Membership.objects.get_or_create(user=user, agency=commune, role=demo.role)
+            agency = commune if demo.agency_code is None else Agency.objects.filter(code=demo.agency_code).first()
+            if agency is None:
+                continue  # a custom agencies file without the department: no department officers
+            _membership, created = Membership.objects.get_or_create(user=user, agency=agency, role=demo.role)
             memberships += created
     return tally, memberships
 

@@ -512,10 +512,20 @@ def _documents(value):
     return documents
 
 
-def _workflow(value):
+def _workflow(value, agencies=None):
+    """Steps as (name, role, share, agency id or None): the optional fourth part is the code of the
+    agency that holds the step (inter-agency routing, a provincial department…); without it the
+    step belongs to the dossier's own agencies (or keeps the agency set in the admin)."""
+    agencies = {} if agencies is None else agencies
     steps, errors = [], []
     for number, item in enumerate(_items(value), start=1):
-        parts = _parts(item, ("name", "role", "share"))
+        parts = _parts(item, ("name", "role", "share", "agency"))
+        agency_code = _text(parts.get("agency"))
+        if agency_code and agency_code not in agencies:
+            errors.append(
+                _("workflow step %(number)s: unknown agency code %(code)s")
+                % {"number": number, "code": _shown(agency_code)}
+            )
         name = _text(parts.get("name"))
         role_text = fold(_text(parts.get("role")))
         raw_share = parts.get("share", parts.get("time_share"))
@@ -534,7 +544,7 @@ def _workflow(value):
                 _("workflow step %(number)s: share “%(value)s” is not a percentage from 0 to 100")
                 % {"number": number, "value": _shown(raw_share)}
             )
-        steps.append((name, ROLES.get(role_text), share))
+        steps.append((name, ROLES.get(role_text), share, agencies.get(agency_code) if agency_code else None))
     if not errors and steps:
         total = sum(step[2] for step in steps)
         if total != 100:
@@ -691,7 +701,7 @@ class _Importer:
 
         agency_ids = take("agency_codes", self._agency_ids)
         documents = take("documents", _documents)
-        workflow = take("workflow", _workflow)
+        workflow = take("workflow", lambda value: _workflow(value, self.agencies))
         if errors:
             return code, None, errors
         return (
@@ -755,8 +765,15 @@ class _Importer:
             if [(_text(n), o, c, _text(t), r) for n, o, c, t, r in stored] != row.documents:
                 changed.add("documents")
         if row.workflow is not None:
-            stored = procedure.workflow_steps.order_by("position", "id").values_list("name", "role", "time_share")
-            if [(_text(n), r, s) for n, r, s in stored] != row.workflow:
+            stored = procedure.workflow_steps.order_by("position", "id").values_list(
+                "name", "role", "time_share", "agency_id"
+            )
+            # A step without an agency in the file keeps the one set in the admin.
+            given = [(n, r, s, a) for n, r, s, a in row.workflow]
+            kept = [(_text(n), r, s, a) for n, r, s, a in stored]
+            if len(kept) != len(given) or any(
+                k[:3] != g[:3] or (g[3] is not None and k[3] != g[3]) for k, g in zip(kept, given, strict=False)
+            ):
                 changed.add("workflow")
         return changed
 
@@ -828,7 +845,7 @@ class _Importer:
                 name=name,
                 role=role,
                 time_share=share,
-                agency_id=agencies.get((name, role)),
+                agency_id=agency_id or agencies.get((name, role)),
             )
-            for position, (name, role, share) in enumerate(steps, start=1)
+            for position, (name, role, share, agency_id) in enumerate(steps, start=1)
         )

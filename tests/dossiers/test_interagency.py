@@ -233,3 +233,137 @@ def test_boundary_free_intake_is_forwarded_to_the_competent_commune_and_returned
     assert (back["giver_agency"], back["receiver_agency"]) == (competent.agency.code, desk.agency.code)
     d = act(d, "return_result", desk.reception, T + timedelta(hours=4), collected_by="Trần Thị Bình")
     assert d.status == S.RETURNED
+
+
+# --- API, scope across three agencies, reminders, statistics ------------------------------------
+
+
+def api(user):
+    from rest_framework.test import APIClient
+
+    from tests.factories import api_token
+
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {api_token(user)}")
+    return client
+
+
+def test_the_api_shows_step_agencies_lists_handed_dossiers_and_documents_the_actions(world):
+    commune, department, other, procedure = world
+    steps = api(commune.reception).get(f"/api/v1/procedures/{procedure.code}/").json()["workflow_steps"]
+    assert [s["agency"] for s in steps] == [None, department.agency.code, department.agency.code, None, None]
+    handed, _pin = commune.receive(procedure=procedure, now=T)
+    mine, _pin = commune.receive(now=T)
+    elsewhere, _pin = other.receive(procedure=other.procedure, now=T)
+    client = api(commune.reception)
+    response = client.post(f"/api/v1/dossiers/{handed.code}/actions/hand_over/", {}, format="json")
+    assert response.status_code == 200, response.content
+    assert response.json()["status"] == S.PROCESSING
+    listed = {row["code"] for row in api(department.specialist).get("/api/v1/dossiers/").json()["results"]}
+    assert listed == {handed.code}
+    detail = api(department.specialist).get(f"/api/v1/dossiers/{handed.code}/").json()
+    assert "accept_handover" in detail["actions"]
+    assert api(department.specialist).get(f"/api/v1/dossiers/{mine.code}/").status_code == 404
+    assert api(department.leader).get(f"/api/v1/dossiers/{elsewhere.code}/").status_code == 404
+    # A conflict is a 409 with a readable message, and changes nothing.
+    conflict = api(department.specialist).post(f"/api/v1/dossiers/{mine.code}/actions/hand_over/", {}, format="json")
+    assert conflict.status_code == 404
+    again = client.post(f"/api/v1/dossiers/{handed.code}/actions/hand_over/", {}, format="json")
+    assert again.status_code == 409 and again.json()["detail"]
+    schema = api(commune.reception).get("/api/schema/?format=json").json()
+    path = schema["paths"]["/api/v1/dossiers/{code}/actions/{action_name}/"]["post"]
+    names = next(p for p in path["parameters"] if p["name"] == "action_name")["schema"]["enum"]
+    assert {"hand_over", "accept_handover", "return_handover", "consult", "answer_consultation"} <= set(names)
+    assert "/api/v1/stats/handling/" in schema["paths"]
+
+
+def test_no_agency_sees_a_dossier_it_was_never_given_three_agencies(world):
+    """Two communes and a department: each officer's list and detail show exactly the dossiers of
+    their agency, plus those handed to it or on which it was consulted, for good."""
+    commune, department, other, procedure = world
+    dossiers = {
+        "commune only": commune.receive(now=T)[0],
+        "other only": other.receive(now=T)[0],
+        "handed": act(commune.receive(procedure=procedure, now=T)[0], "hand_over", commune.reception, T),
+        "sent back": dossier_act(
+            dossier=act(commune.receive(procedure=procedure, now=T)[0], "hand_over", commune.reception, T),
+            actor=department.leader,
+            action="return_handover",
+            comment="Thiếu giấy tờ",
+            now=T,
+        ),
+    }
+    consulted = act(other.receive(now=T)[0], "assign", other.reception, T)
+    dossiers["consulted"] = dossier_act(
+        dossier=consulted, actor=other.specialist, action="consult", comment="?", now=T,
+        agencies=[department.agency.code], days="1",
+    )
+    expected = {
+        commune: {"commune only", "handed", "sent back"},
+        other: {"other only", "consulted"},
+        department: {"handed", "sent back", "consulted"},
+    }
+    for office, names in expected.items():
+        users = [u for u in (getattr(office, r, None) for r in ("reception", "specialist", "leader")) if u]
+        for user in users:
+            listed = {row["code"] for row in api(user).get("/api/v1/dossiers/?page_size=100").json()["results"]}
+            assert listed == {dossiers[n].code for n in names}, user
+            for name, dossier in dossiers.items():
+                status = api(user).get(f"/api/v1/dossiers/{dossier.code}/").status_code
+                assert status == (200 if name in names else 404), (user, name)
+
+
+def test_a_late_consulted_agency_gets_the_reminder_then_the_alert(world):
+    from notifications import reminders
+    from notifications.models import Notification, Reminder
+
+    commune, department, _other, _procedure = world
+    d = act(commune.receive(now=T)[0], "assign", commune.reception, T)
+    d = dossier_act(
+        dossier=d, actor=commune.specialist, action="consult", comment="Cho ý kiến", now=T,
+        agencies=[department.agency.code], days="3",
+    )
+    consultation = Consultation.objects.get(dossier=d)
+    # 3 working days by the engine: Thursday, the same half of the day (nhận sáng trả sáng).
+    assert consultation.due_at == deadlines.compute_due_at(T, Decimal("3")) == vn(2026, 3, 5, 11, 30)
+    reminders.scan(vn(2026, 3, 2, 10, 0))  # due in 3 working days: not yet
+    assert not Reminder.objects.filter(kind__startswith="consultation").exists()
+    reminders.scan(vn(2026, 3, 4, 8, 0))  # due tomorrow: the reminder
+    assert list(Reminder.objects.filter(kind__startswith="consultation").values_list("kind", flat=True)) == [
+        "consultation_due_soon"
+    ]
+    told = set(Notification.objects.filter(kind="reminder.consultation_due_soon").values_list("recipient", flat=True))
+    assert {department.specialist.pk, department.leader.pk} <= told
+    assert reminders.scan(vn(2026, 3, 4, 8, 30)) == 0 or not Reminder.objects.filter(kind="consultation_overdue")
+    reminders.scan(vn(2026, 3, 5, 14, 0))  # past the deadline: the alert, to the requester's leader too
+    alert = Notification.objects.filter(kind="reminder.consultation_overdue")
+    assert {department.specialist.pk, department.leader.pk, commune.leader.pk} <= set(
+        alert.values_list("recipient", flat=True)
+    )
+    assert "quá hạn trả lời xin ý kiến" in alert.first().subject
+    count = Reminder.objects.count()
+    reminders.scan(vn(2026, 3, 5, 14, 5))
+    assert Reminder.objects.count() == count  # a rerun writes nothing
+
+
+def test_the_department_holding_a_dossier_past_its_step_deadline_is_charged(world):
+    from reporting import handling, stats
+
+    commune, department, _other, procedure = world
+    d, _pin = commune.receive(procedure=procedure, now=T)
+    d = act(d, "hand_over", commune.reception, T + timedelta(minutes=10))
+    d = act(d, "accept_handover", department.specialist, T + timedelta(minutes=20))
+    step_due = d.step_due_at
+    # The department sits on it: its step's deadline passes, then the dossier's own due date.
+    late = d.due_at + timedelta(hours=1)
+    d = act(d, "propose_result", department.specialist, late, result="Chỉnh lý")
+    d = act(d, "hand_over", department.leader, late + timedelta(minutes=10))
+    superuser = make_user("root", is_superuser=True)
+    filters = stats.parse_filters({"from": "2026-03-01", "to": "2026-04-30"}, superuser, today=late.date() + timedelta(days=1))
+    rows = {row["agency"]: row for row in handling.handling_table(filters)["rows"]}
+    held = rows[department.agency.code]
+    assert held["late_dossiers"] == 1 and rows[commune.agency.code]["late_dossiers"] == 0
+    assert held["steps_late"] == 2  # its specialist's and its leader's steps ended after their deadlines
+    assert step_due < late
+    assert rows[commune.agency.code]["steps_on_time"] >= 1  # the desk handed over in time
+    assert held["step_on_time_rate"] < 100

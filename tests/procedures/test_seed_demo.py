@@ -128,7 +128,30 @@ def test_every_procedure_has_documents_a_source_agencies_and_the_default_workflo
         assert procedure.source.strip(), procedure.code
         assert procedure.agencies.all(), procedure.code
         steps = [(step.name, step.role, step.time_share) for step in procedure.workflow_steps.all()]
+        if procedure.code in INTERAGENCY:
+            continue  # test_the_land_procedures_cross_to_the_department
         assert steps == default, procedure.code
+
+
+# The demo's inter-agency procedures (issue 16): their workflow crosses to the provincial department.
+INTERAGENCY = ("1.013978", "1.012817")
+
+
+def test_the_land_procedures_cross_to_the_department_and_its_officers_exist(settings):
+    settings.DEBUG = True
+    seed()
+    department = Agency.objects.get(code="000.00.03.H55")
+    for code in INTERAGENCY:
+        steps = list(Procedure.objects.get(code=code).workflow_steps.order_by("position"))
+        assert [s.agency for s in steps] == [None, None, department, department, None], code
+        assert sum(s.time_share for s in steps) == 100
+    for username, role in (("chuyenvien_so", Role.SPECIALIST), ("lanhdao_so", Role.LEADER)):
+        user = get_user_model().objects.get(username=username)
+        assert user.check_password("motcua-demo")
+        assert list(user.memberships.values_list("agency__code", "role")) == [(department.code, role)]
+    before = list(WorkflowStep.objects.order_by("pk").values_list("pk", "agency_id"))
+    seed()  # idempotent, the steps' agencies included
+    assert list(WorkflowStep.objects.order_by("pk").values_list("pk", "agency_id")) == before
 
 
 def test_agencies_form_one_province_with_a_department_and_three_commune_centres():
