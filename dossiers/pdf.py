@@ -2,8 +2,9 @@
 
     render_form(form, dossier, *, pin=None) -> bytes      # WeasyPrint: templates/pdf/<form>.html → PDF
     printable_forms(dossier, events) -> [(form, label)]   # the forms a dossier page offers
-    remember_pin(request, code, pin)                      # right after intake, before printing the receipt
-    recall_pin(request, code) -> str | None
+    remember_pin(request, dossier.pin_key, pin)           # right after intake, before printing the receipt
+    recall_pin(request, dossier.pin_key) -> str | None    # keyed by the dossier's first identifier,
+                                                          # which survives the code given at acceptance
     form_pdf(request, code, form)                         # view, URL name dossiers:pdf
 
 Forms (`FORMS`): "receipt" (Mẫu 01), "supplement" (Mẫu 02), "refusal" (Mẫu 03), "extension"
@@ -615,14 +616,13 @@ def form_pdf(request, code, form):
     if form not in FORMS:
         raise Http404("Unknown form.")
     dossier = get_object_or_404(
-        Dossier.objects.visible_to(request.user).select_related(
-            "procedure", "receiving_agency__parent", "competent_agency__parent", "returning_agency"
-        ),
-        code=code,
+        Dossier.objects.visible_to(request.user)
+        .select_related("procedure", "receiving_agency__parent", "competent_agency__parent", "returning_agency")
+        .with_code(code),
     )
     pin = None
     if form in PIN_FORMS:
-        pin = recall_pin(request, dossier.code)
+        pin = recall_pin(request, dossier.pin_key)
         if pin is None:
             from . import lookup  # the lookup's throttle (lookup imports nothing of the PDFs)
 

@@ -374,7 +374,7 @@ def receive_post(request, desks, procedures, context):
         # The same form came in again (a double click): the first submit created the dossier.
         messages.info(request, _("Dossier %(code)s was already received from this form.") % {"code": dossier.code})
         return redirect("dossiers:receipt", code=dossier.code)
-    pdf.remember_pin(request, dossier.code, pin)
+    pdf.remember_pin(request, dossier.pin_key, pin)
     if form.wants_supplement:
         messages.warning(
             request,
@@ -401,7 +401,7 @@ def receipt(request, code):
     context = workspace_context(
         request,
         dossier=dossier,
-        pin=pdf.recall_pin(request, dossier.code),
+        pin=pdf.recall_pin(request, dossier.pin_key),
         needs_supplement=dossier.status == Status.AWAITING_SUPPLEMENT,
     )
     return render(request, "dossiers/receipt.html", context)
@@ -571,7 +571,7 @@ def reissue_pin(request, code):
     shown once on the receipt page and printed on a new receipt."""
     dossier = visible_dossier(request, code)
     dossier, pin = dossier_reissue_pin(dossier=dossier, actor=request.user)
-    pdf.remember_pin(request, dossier.code, pin)
+    pdf.remember_pin(request, dossier.pin_key, pin)
     messages.success(
         request,
         _("A new PIN was issued for dossier %(code)s; the old one no longer works. Print the new receipt.")

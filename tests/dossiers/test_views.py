@@ -621,6 +621,21 @@ def test_receipt_shows_the_pin_only_to_the_session_that_received(client, office)
     assert Dossier.objects.get().code in html
 
 
+def test_the_pin_remembered_at_an_incomplete_intake_is_still_printed_after_the_code_is_given(client, office):
+    """An incomplete dossier carries a provisional reference until the supplement completes it
+    (Art. 17.3, 28.2b); the PIN remembered for the supplement request is keyed by the dossier's
+    first identifier, so the receipt printed at acceptance still carries it."""
+    login(client, office.reception)
+    client.post(reverse("dossiers:receive"), reception_post(office, intent="supplement", note="Thiếu tờ khai"))
+    dossier = Dossier.objects.get()
+    reference = dossier.code
+    office.act(dossier, "supplement_received", user=office.reception)
+    dossier.refresh_from_db()
+    assert dossier.has_final_code and dossier.code != reference and dossier.provisional_code == reference
+    html = client.get(reverse("dossiers:receipt", args=[dossier.code])).content.decode()
+    assert "ws-pin" in html
+
+
 # --- Workspace queues -------------------------------------------------------------------------
 
 
