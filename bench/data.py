@@ -560,7 +560,7 @@ DOSSIER_COLUMNS = _split(
     returning_agency_id applicant_name applicant_id_number applicant_phone applicant_email applicant_address channel
     status stage documents note submitted_at received_at due_at original_due_at finished_at returned_at assignee_id
     step_started_at step_due_at supplement_requests result_summary returned_to return_method pin_hash created_by_id
-    created_at updated_at"""
+    created_at updated_at handling_agency_id"""
 )
 EVENT_COLUMNS = _split(
     """id dossier_id actor_id action from_status to_status from_stage to_stage comment data step_due_at step_outcome
@@ -1236,6 +1236,8 @@ class _Generator:
             d.desk[0],
             d.submitted,
             d.events[-1][2],
+            # One agency receives, handles and returns every benchmark dossier (no inter-agency steps).
+            competent,
         )
         due_json = _js(d.due.isoformat() if d.due else None)
         plain = f'{{"due_at":{due_json}}}'

@@ -40,7 +40,8 @@ cat <<MSG
     signing sandbox    $SITE_URL/sandbox/csc/  (the leader's "phone": confirm signatures, inject faults)
   Demo accounts (password: motcua-demo):
     admin (administrator), tiepnhan (reception), chuyenvien (specialist),
-    lanhdao (leader), giamsat (supervisor)
+    lanhdao (leader), giamsat (supervisor); at the provincial department:
+    chuyenvien_so (specialist), lanhdao_so (leader)
   Celery worker + beat log: var/celery.log   e-mails are written to var/mail/
   Press Ctrl+C to stop.
 

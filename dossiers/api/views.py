@@ -180,7 +180,8 @@ class DossierViewSet(GenericViewSet):
             "`method`. Inter-agency routing: hand_over (to the next step's agency), accept_handover `assignee`, "
             "return_handover (a reason in `comment`), consult `agencies` `days` (the question in `comment`), "
             "answer_consultation `consultation` (the answer in `comment`), request_obligation `tax_agency` "
-            "`days`, record_obligation `amount` `notice_number`. Other fields are ignored. 409: not possible now (nothing changed); 404: no such "
+            "`days`, record_obligation `amount` `notice_number`. Other fields are ignored. "
+            "409: not possible now (nothing changed); 404: no such "
             "dossier for the caller, or no such action."
         ),
         parameters=[
