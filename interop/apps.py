@@ -12,11 +12,14 @@ class InteropConfig(AppConfig):
     verbose_name = _("National Public Service Portal")
 
     def ready(self):
+        from dossiers import citizens
         from dossiers.signals import dossier_transition
 
-        from . import outbox
+        from . import citizen, outbox
 
         dossier_transition.connect(outbox.on_transition, dispatch_uid="interop.outbox")
+        # The ratings app asks who is signed in without importing this app (dossiers/citizens.py).
+        citizens.register(lambda request: (citizen.signed_in_citizen(request) or {}).get("id_number"))
         checks.register(sandbox_in_production, checks.Tags.security, deploy=True)
 
 

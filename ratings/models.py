@@ -36,6 +36,7 @@ class Channel(models.TextChoices):
     LOOKUP = "lookup", _("Lookup page (code and PIN)")
     LINK = "link", _("Link in the final message")
     API = "api", _("API (code and PIN)")
+    CITIZEN = "citizen", _("My dossiers (signed in with the national account)")
 
 
 class Rating(models.Model):

@@ -4,6 +4,9 @@
   button): throttled like the lookup (`dossiers.throttle`), a wrong PIN answers as an unknown code.
 * `GET|POST /danh-gia/<token>/` — the link of the final SMS or e-mail (`ratings.links`).
   Both answer with the same page: the rating taken, and the optional criteria and comment.
+* `POST /cong-dan/ho-so/<code>/danh-gia/` — the citizen signed in with the national account rates
+  one of their own dossiers (its ID number is theirs) from "my dossiers", without code or PIN; the
+  session is the credential, so Django's CSRF check applies.
 * `GET /can-bo/danh-gia/` — leaders and supervisors: the ratings "not satisfied" or with a comment of
   the dossiers they may see, newest first, each linked to the dossier in the workspace.
 """
@@ -15,7 +18,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from dossiers import lookup, throttle
+from dossiers import citizens, lookup, throttle
 from dossiers.models import Dossier
 from dossiers.views import officer_required, workspace_context
 
@@ -135,6 +138,19 @@ def rate_from_link(request, token):
     if dossier.status not in services.RATEABLE_STATUSES:
         context["refused"] = str(services.NOT_ENDED_MESSAGE)
     return _page(request, context)
+
+
+@never_cache
+@require_POST
+def rate_as_citizen(request, code):
+    id_number = citizens.id_number(request)
+    if id_number is None:
+        context = {"not_found": _("Sign in with your national account again to rate your dossier.")}
+        return _page(request, context, status=403)
+    dossier = Dossier.objects.filter(applicant_id_number=id_number).select_related("procedure").with_code(code).first()
+    if dossier is None:  # not theirs, or no such code: the same answer
+        return _page(request, {"not_found": _("No dossier of yours has this code.")}, status=404)
+    return _submit(request, dossier, Channel.CITIZEN, {"action": request.path})
 
 
 @require_safe

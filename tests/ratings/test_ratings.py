@@ -247,3 +247,42 @@ def test_the_rating_forms_work_when_the_browser_posts_them_with_a_null_origin(of
     # Without the right PIN nothing changes, CSRF or not.
     assert client.post("/danh-gia/", {"ma": dossier.code, "pin": "000000", "level": "unsatisfied"}).status_code == 404
     assert Rating.objects.get(pk=dossier.pk).level == "very_satisfied"
+
+
+def test_a_citizen_signed_in_with_the_national_account_rates_their_own_dossier_in_one_tap(office):
+    import re
+
+    from interop.citizen import SESSION_KEY
+
+    dossier, _pin = returned(office)  # the applicant's ID number is the factory's 001099012345
+    client = Client(enforce_csrf_checks=True)
+    session = client.session
+    session[SESSION_KEY] = {"id_number": "001099012345", "name": "Nguyễn Văn An"}
+    session.save()
+    page = client.get(f"/cong-dan/ho-so/{dossier.code}/").content.decode()
+    assert page.count('name="level"') == 3 and 'name="pin"' not in page
+    action = f"/cong-dan/ho-so/{dossier.code}/danh-gia/"
+    assert f'action="{action}"' in page
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+    response = client.post(action, {"level": "very_satisfied", "csrfmiddlewaretoken": token})
+    assert response.status_code == 200
+    rating = Rating.objects.get(pk=dossier.pk)
+    assert rating.level == "very_satisfied" and RatingRevision.objects.get(dossier=dossier).channel == "citizen"
+    # The session is the credential here, so the CSRF check applies: a forged post changes nothing.
+    assert client.post(action, {"level": "unsatisfied"}).status_code == 403
+    assert Rating.objects.get(pk=dossier.pk).level == "very_satisfied"
+    # Another citizen's dossier answers as an unknown code; without a signed-in citizen, 403.
+    other = Office()
+    theirs, _pin = other.to_approval()
+    other.act(theirs, "approve")
+    other.act(theirs, "return_result", collected_by="Chủ hồ sơ")
+    from dossiers.models import Dossier
+
+    Dossier.objects.filter(pk=theirs.pk).update(applicant_id_number="079088001122")
+    data = {"level": "unsatisfied", "csrfmiddlewaretoken": token}
+    assert client.post(f"/cong-dan/ho-so/{theirs.code}/danh-gia/", data).status_code == 404
+    assert client.post("/cong-dan/ho-so/KHONG-CO/danh-gia/", data).status_code == 404
+    anonymous = Client()
+    assert anonymous.post(action, {"level": "unsatisfied"}).status_code == 403
+    assert not Rating.objects.filter(pk=theirs.pk).exists()
+    assert Rating.objects.get(pk=dossier.pk).level == "very_satisfied"
