@@ -132,6 +132,39 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("CONN_HEALTH_CHECKS", default=True)
+# DATABASE_URL points at PgBouncer in transaction mode (docs/scaling.md): a server connection
+# changes hands between transactions, so no server-side cursors and no prepared statements (and
+# never Django's own connection pool on top of PgBouncer's).
+DATABASE_PGBOUNCER = env.bool("DATABASE_PGBOUNCER", default=False)
+if DATABASE_PGBOUNCER:
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
+    DATABASES["default"].setdefault("OPTIONS", {}).update(prepare_threshold=None)
+    DATABASES["default"]["OPTIONS"].pop("pool", None)
+# A PostgreSQL streaming replica for the reporting pages' reads (motcua/db_router.py): the views
+# named below read from it while it is at most REPLICA_MAX_LAG_SECONDS behind (checked every
+# REPLICA_CHECK_SECONDS per process), else from the primary. Empty (default): no replica, no router.
+DATABASE_REPLICA_URL = env.str("DATABASE_REPLICA_URL", default="")
+REPLICA_MAX_LAG_SECONDS = env.float("REPLICA_MAX_LAG_SECONDS", default=30.0)
+REPLICA_CHECK_SECONDS = env.float("REPLICA_CHECK_SECONDS", default=5.0)
+# URL names ("namespace:name", or "namespace:*") whose GET reads may use the replica: statistics,
+# exports, the register book and the service index (pages and API).
+DATABASE_REPLICA_VIEWS = env.list(
+    "DATABASE_REPLICA_VIEWS", default=["stats:*", "api-stats", "api-stats-digital", "api-stats-index"]
+)
+DATABASE_ROUTERS = []
+if DATABASE_REPLICA_URL:
+    DATABASES["replica"] = env.db_url_config(DATABASE_REPLICA_URL)
+    DATABASES["replica"].update(
+        CONN_MAX_AGE=DATABASES["default"].get("CONN_MAX_AGE", 0),
+        CONN_HEALTH_CHECKS=True,
+        # Tests use the primary's test database through this alias (no second test database).
+        TEST={"MIRROR": "default"},
+    )
+    # A stopped replica is noticed in 2 s, not after the operating system's TCP timeout.
+    DATABASES["replica"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 2)
+    DATABASE_ROUTERS = ["motcua.db_router.ReplicaRouter"]
+    # Last: it runs the replica-routed views (and once more on the primary if the replica fails).
+    MIDDLEWARE.append("motcua.db_router.ReplicaReadsMiddleware")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache (shared between processes: Redis when configured, else the database) ---
