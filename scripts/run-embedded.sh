@@ -22,8 +22,11 @@ export SIGNING_SANDBOX_AUTO_CONFIRM_SECONDS=${SIGNING_SANDBOX_AUTO_CONFIRM_SECON
 mkdir -p var/celery-broker var/mail
 
 $PY manage.py migrate --noinput
-$PY manage.py seed_demo
+# The sample dossiers are made before the web server (and so the signing sandbox) is up: the ones
+# seeded as already approved carry no signed result; the two awaiting approval are for trying it.
+RESULT_SIGNING_BACKEND= $PY manage.py seed_demo
 if [ "$DVCQG_SANDBOX" = "1" ]; then $PY manage.py dvcqg_sandbox --submissions 2; fi
+if [ "$SIGNING_CSC_SANDBOX" = "1" ]; then $PY manage.py signing_sandbox; fi
 
 .venv/bin/celery -A motcua worker -B --pool solo --loglevel INFO \
   --schedule var/celerybeat-schedule >var/celery.log 2>&1 &

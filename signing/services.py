@@ -19,7 +19,7 @@ from django.core import signing as django_signing
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from accounts.models import AuditEntry
@@ -50,9 +50,14 @@ class Seal:
 
 
 def signer_identity(user, agency):
+    """(signer profile or None, name, title) as printed on the signed result. The document is in the
+    site's language (LANGUAGE_CODE, Vietnamese), whatever language the leader's screen uses."""
     profile = SignerProfile.objects.filter(user=user).first()
     name = user.get_full_name() or user.get_username()
-    title = (profile.title if profile else "") or _("Leader of %(agency)s") % {"agency": agency.name}
+    title = profile.title if profile else ""
+    if not title:
+        with translation.override(settings.LANGUAGE_CODE):
+            title = _("Leader of %(agency)s") % {"agency": agency.name}
     return profile, name, title
 
 

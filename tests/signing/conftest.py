@@ -7,6 +7,8 @@ import pytest
 from signing import pki
 from tests.factories import Office
 
+from .helpers import make_test_ca, use_csc_sandbox
+
 PASSPHRASE = "test-passphrase"
 
 
@@ -22,11 +24,7 @@ def _english():
 @pytest.fixture
 def test_ca(tmp_path):
     """A root CA made for this test; its certificate is SIGNING_TRUST_ROOTS' only entry."""
-    ca = pki.make_ca("Một Cửa Test Root CA")
-    path = tmp_path / "test-ca.pem"
-    path.write_bytes(ca.cert_pem)
-    ca.path = path
-    return ca
+    return make_test_ca(tmp_path)
 
 
 @pytest.fixture
@@ -55,32 +53,8 @@ def local_signing(settings, tmp_path, test_ca, office):
 
 
 @pytest.fixture
-def sandbox_dir(tmp_path, test_ca):
-    """The sandbox's folder holding the test CA (so its certificates chain to it)."""
-    folder = tmp_path / "sandbox"
-    folder.mkdir()
-    (folder / "ca.pem").write_bytes(test_ca.cert_pem)
-    (folder / "ca.key").write_bytes(test_ca.key_pem)
-    return folder
-
-
-@pytest.fixture
-def csc_signing(settings, live_server, sandbox_dir, test_ca, transactional_db):
+def csc_signing(settings, live_server, tmp_path, test_ca, transactional_db):
     """The `csc` back end talking HTTP to the sandbox on the live server; it confirms by itself
     after a moment (the "phone"), with a short confirmation timeout for the fault tests."""
-    settings.RESULT_SIGNING_BACKEND = "csc"
-    settings.SIGNING_CSC_SANDBOX = True
-    settings.SIGNING_SANDBOX_DIR = str(sandbox_dir)
-    settings.SIGNING_CSC_URL = f"{live_server.url}/sandbox/csc/csc/v1"
-    settings.SIGNING_CSC_API_KEY = "sandbox-api-key"
-    settings.SIGNING_SANDBOX_AUTO_CONFIRM_SECONDS = 0.5
-    settings.SIGNING_SANDBOX_FAULT = ""
-    settings.SIGNING_CONFIRM_TIMEOUT = 4
-    settings.SIGNING_CONFIRM_POLL_SECONDS = 0.2
-    settings.SIGNING_TRUST_ROOTS = [str(test_ca.path)]
-    settings.SIGNING_TSA_URL = f"{live_server.url}/sandbox/csc/tsa"
-    settings.SITE_URL = live_server.url
-    from django.core.cache import cache
-
-    cache.delete("signing-sandbox-fault")
+    use_csc_sandbox(settings, live_server.url, tmp_path, test_ca)
     return live_server
