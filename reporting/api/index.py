@@ -24,7 +24,8 @@ class ServiceIndexView(APIView):
         description=(
             "`score` (0–100 over the indicators the portal computes), `points` and `max_points`; "
             "`indicators`: every indicator of the five groups with `status` computed, no_data (nothing to divide "
-            "by in the period) or outside (known only to the national systems), its `numerator`, `denominator`, `rate` (%) and `points`; `agencies` ranked "
+            "by in the period) or outside (known only to the national systems), its `numerator`, "
+            "`denominator`, `rate` (%) and `points`; `agencies` ranked "
             "by score with the points each costs; `trend` per month; `costly_dossiers`: the dossiers that cost "
             "the most points in the period. Formulas and sources: docs/statistics.md."
         ),
