@@ -198,6 +198,18 @@ class NotificationTemplateForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["body"].help_text = placeholders_help()
+        # The live SMS length (static/js/sms-counter.js): characters and messages, GSM-7 or UCS-2.
+        self.fields["body"].widget.attrs.update(
+            {
+                "data-sms-counter": "1",
+                "data-label-gsm": _("SMS: %(chars)s characters, %(parts)s message(s) (GSM-7, no diacritics)"),
+                "data-label-ucs": _(
+                    "SMS: %(chars)s characters, %(parts)s message(s) (UCS-2: an accented letter makes every "
+                    "message 70 characters; write without diacritics to fit 160)"
+                ),
+                "data-label-note": _("Placeholders are counted as typed: the message sent may be longer."),
+            }
+        )
         self.fields["subject"].help_text = _(
             "Placeholders as in the message. E-mail subject; SMS: sent before the text."
         )
@@ -223,6 +235,9 @@ class NotificationTemplateAdmin(admin.ModelAdmin):
     readonly_fields = ("preview",)
     fields = ("kind", "channel", "subject", "body", "active", "preview")
     change_list_template = "admin/notifications/notificationtemplate/change_list.html"
+
+    class Media:
+        js = ("js/sms-counter.js",)
 
     @admin.display(description=_("kind"), ordering="kind")
     def kind_label(self, obj):
@@ -250,7 +265,7 @@ class NotificationTemplateAdmin(admin.ModelAdmin):
         kind = request.GET.get("kind")
         if kind in notifications.DEFAULT_TEXTS:
             initial["kind"] = kind
-            initial["subject"], initial["body"] = notifications.DEFAULT_TEXTS[kind]
+            initial["subject"], initial["body"] = notifications.default_text(kind, request.GET.get("channel"))
         if request.GET.get("channel") not in NotificationChannel.values:
             initial.pop("channel", None)
         return initial
@@ -285,23 +300,16 @@ class NotificationTemplateAdmin(admin.ModelAdmin):
         return HttpResponseRedirect(reverse("admin:notifications_notificationtemplate_changelist"))
 
 
-# Which channels each kind is sent on.
-KIND_CHANNELS = {
-    "citizen": (NotificationChannel.EMAIL, NotificationChannel.SMS),
-    "reminder": (NotificationChannel.IN_APP, NotificationChannel.EMAIL),
-    "digest": (NotificationChannel.IN_APP, NotificationChannel.EMAIL),
-}
-
-
 def create_missing_templates():
+    """The button's work (migration 0004 did it once already): a row per built-in kind × channel
+    that has none, with the default text. Rows an admin edited are left alone."""
     created = 0
     with transaction.atomic():
-        for kind, (subject, body) in notifications.DEFAULT_TEXTS.items():
-            for channel in KIND_CHANNELS[kind.split(".")[0]]:
-                _row, new = NotificationTemplate.objects.get_or_create(
-                    kind=kind, channel=channel, defaults={"subject": subject, "body": body}
-                )
-                created += new
+        for kind, channel, subject, body in notifications.default_templates():
+            _row, new = NotificationTemplate.objects.get_or_create(
+                kind=kind, channel=channel, defaults={"subject": subject, "body": body}
+            )
+            created += new
     return created
 
 

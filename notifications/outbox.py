@@ -118,6 +118,54 @@ DEFAULT_TEXTS = {
     ),
 }
 
+# SMS: a short text without diacritics (a text with one accented letter is sent as UCS-2, 70
+# characters a message instead of 160, and the long default above took 7-8 messages). The gateway
+# sends "subject. body" (notifications.delivery.sms_text); the admin shows the length as typed.
+SMS_TEXTS = {
+    "citizen.received": (
+        "Ho so {{ code }} da duoc tiep nhan",
+        "Hen tra ket qua: {{ due_at }}. Tra cuu: {{ lookup_url }}",
+    ),
+    "citizen.supplement": (
+        "Ho so {{ code }} can bo sung giay to",
+        "Xem danh sach giay to can bo sung tai: {{ lookup_url }}",
+    ),
+    "citizen.refused": (
+        "Ho so {{ code }} khong duoc giai quyet",
+        "Ly do: {{ reason }}. Tra cuu: {{ lookup_url }}",
+    ),
+    "citizen.result_ready": (
+        "Ho so {{ code }} da co ket qua",
+        "Moi ong/ba mang giay tiep nhan den nhan ket qua. Tra cuu: {{ lookup_url }}",
+    ),
+    "citizen.extended": (
+        "Ho so {{ code }}: xin loi vi cham tra ket qua",
+        "Ngay hen tra moi: {{ due_at }}. Tra cuu: {{ lookup_url }}",
+    ),
+}
+
+# Which channels each kind is sent on (the admin's templates, the default rows of migration 0004).
+KIND_CHANNELS = {
+    "citizen": (NotificationChannel.EMAIL, NotificationChannel.SMS),
+    "reminder": (NotificationChannel.IN_APP, NotificationChannel.EMAIL),
+    "digest": (NotificationChannel.IN_APP, NotificationChannel.EMAIL),
+}
+
+
+def default_text(kind, channel):
+    """The built-in (subject, body) of kind × channel: the short unaccented text for an SMS."""
+    if channel == NotificationChannel.SMS and kind in SMS_TEXTS:
+        return SMS_TEXTS[kind]
+    return DEFAULT_TEXTS[kind]
+
+
+def default_templates():
+    """(kind, channel, subject, body) of every built-in template."""
+    for kind in DEFAULT_TEXTS:
+        for channel in KIND_CHANNELS[kind.split(".")[0]]:
+            yield (kind, channel, *default_text(kind, channel))
+
+
 # What each kind is for (admin choices).
 KIND_LABELS = {
     "citizen.received": _("Citizen: dossier received"),
@@ -516,12 +564,12 @@ class _Text:
                 self.admin = (compile_text(row.subject), compile_text(row.body))
             except Exception:  # an admin's text that does not compile
                 log.exception("notification template %s/%s is broken; using the default text", kind, channel)
-        self.source = (row.subject, row.body) if self.admin else DEFAULT_TEXTS[kind]
+        self.source = (row.subject, row.body) if self.admin else default_text(kind, channel)
         self._default = None
 
     def default(self):
         if self._default is None:
-            self._default = tuple(compile_text(text) for text in DEFAULT_TEXTS[self.kind])
+            self._default = tuple(compile_text(text) for text in default_text(self.kind, self.channel))
         return self._default
 
     def render(self, context):

@@ -152,9 +152,11 @@ def numbered(filters):
             yield counters[key], dossier
 
 
-def register_rows(filters, now=None):
-    """One list of 12 cells per dossier, read in chunks (never the whole period in memory)."""
+def register_rows(filters, now=None, *, when=None):
+    """One list of 12 cells per dossier, read in chunks (never the whole period in memory).
+    `when` formats the moments (default `fmt`, text for the PDF; the XLSX keeps real dates)."""
     now = now or timezone.now()
+    when = when or fmt
     for number, dossier in numbered(filters):
         contact = " / ".join(part for part in (dossier.applicant_address, dossier.applicant_phone) if part)
         yield [
@@ -165,12 +167,19 @@ def register_rows(filters, now=None):
             dossier.applicant_name,
             contact,
             dossier.competent_agency.name,
-            fmt(dossier.received_at),
-            fmt(dossier.due_at),
-            fmt(dossier.transferred_at),
-            fmt(dossier.returned_at),
+            when(dossier.received_at),
+            when(dossier.due_at),
+            when(dossier.transferred_at),
+            when(dossier.returned_at),
             note(dossier, now),
         ]
+
+
+def code_parts(row):
+    """A PDF line with its dossier code (cell 2) split at the hyphens: the template prints each
+    part unbroken with a break opportunity after its hyphen (a hyphen before digits is no line
+    break opportunity, so the code used to break in the middle of a part)."""
+    return [row[0], str(row[1]).split("-"), *row[2:]]
 
 
 def period_line(filters):
@@ -194,7 +203,7 @@ def write_xlsx(filters, fileobj, *, issuer=None, now=None):
     xlsx.append(sheet, [period_line(filters)])
     xlsx.append(sheet, list(COLUMNS))
     xlsx.append(sheet, [f"({i})" for i in range(1, len(COLUMNS) + 1)])
-    for row in register_rows(filters, now):
+    for row in register_rows(filters, now, when=lambda moment: moment):
         xlsx.append(sheet, row)
     workbook.save(fileobj)
 
@@ -214,7 +223,7 @@ def render_pdf(filters, *, issuer=None, now=None):
             "title": TITLE,
             "form_number": FORM_NUMBER,
             "columns": COLUMNS,
-            "rows": list(register_rows(filters, now)),
+            "rows": [code_parts(row) for row in register_rows(filters, now)],
             "issuer": issuer,
             "period": period_line(filters),
             "dateline": f"ngày {local:%d} tháng {local:%m} năm {local:%Y}",

@@ -352,6 +352,15 @@ class StatsFilterForm(forms.Form):
         else:
             end = data.get("to") or today
             start = data.get("from") or end.replace(day=1)
+            if data.get("from") and data.get("to") and start > end:
+                # A reversed period says so, even when it also lies in the future.
+                self.add_error(
+                    "to",
+                    _("The period is reversed: “to” (%(end)s) is before “from” (%(start)s).")
+                    % {"end": end.strftime("%d/%m/%Y"), "start": start.strftime("%d/%m/%Y")},
+                )
+                data["start"], data["end"] = start, start
+                return data
         end = min(end, today)
         if start > today:
             self.add_error("from", _("The period starts after today: there are no numbers for it yet."))

@@ -161,8 +161,9 @@ def dashboard(request):
         "year": data.get("year") or today.year,
         "month": data.get("month") or today.month,
         "quarter": data.get("quarter") or (today.month - 1) // 3 + 1,
-        "from": filters.start.isoformat(),
-        "to": filters.end.isoformat(),
+        # dd/mm/yyyy whatever the browser's locale (the inputs are text, not type=date).
+        "from": filters.start.strftime("%d/%m/%Y"),
+        "to": filters.end.strftime("%d/%m/%Y"),
         "agency": filters.agency.code if filters.agency else "",
         "field": filters.field.code if filters.field else "",
         "exact": filters.exact,
@@ -220,6 +221,12 @@ def dossier_list_columns():
     ]
 
 
+# Column widths (characters) of the XLSX exports.
+DOSSIER_LIST_WIDTHS = (28, 50, 26, 36, 12, 22, 17, 17, 17, 17)
+TABLE_WIDTHS = (16, 40, 10, 30)  # then one column per number
+NUMBER_WIDTH = 14
+
+
 @stats_view(with_metric=True)
 def dossier_list_xlsx(request, filters, metric):
     """The dossiers behind a number as XLSX (write-only workbook, read in chunks)."""
@@ -238,9 +245,10 @@ def dossier_list_xlsx(request, filters, metric):
     def write(fileobj):
         workbook = Workbook(write_only=True)
         sheet = workbook.create_sheet(str(_("Dossiers"))[:31])
-        xlsx.append(sheet, [str(stats.metric_label(metric))])
+        xlsx.layout(sheet, DOSSIER_LIST_WIDTHS, header_row=3)
+        xlsx.append(sheet, [str(stats.metric_label(metric))], bold=True)
         xlsx.append(sheet, [period_text(filters)])
-        xlsx.append(sheet, [str(c) for c in dossier_list_columns()])
+        xlsx.append(sheet, [str(c) for c in dossier_list_columns()], bold=True)
         for dossier in queryset.iterator(chunk_size=2000):
             xlsx.append(
                 sheet,
@@ -251,10 +259,10 @@ def dossier_list_xlsx(request, filters, metric):
                     dossier.competent_agency.name,
                     dossier.get_channel_display(),
                     dossier.get_status_display(),
-                    register.fmt(dossier.received_at),
-                    register.fmt(dossier.due_at),
-                    register.fmt(dossier.finished_at),
-                    register.fmt(dossier.returned_at),
+                    dossier.received_at,
+                    dossier.due_at,
+                    dossier.finished_at,
+                    dossier.returned_at,
                 ],
             )
         workbook.save(fileobj)
@@ -310,10 +318,12 @@ def table_xlsx(request, filters):
     def write(fileobj):
         workbook = Workbook(write_only=True)
         sheet = workbook.create_sheet(str(_("Progress table"))[:31])
-        xlsx.append(sheet, [str(_("Dossier progress (Decision 766/QĐ-TTg)"))])
+        header = [str(c) for c in table_header()]
+        xlsx.layout(sheet, TABLE_WIDTHS + (NUMBER_WIDTH,) * (len(header) - len(TABLE_WIDTHS)), header_row=4)
+        xlsx.append(sheet, [str(_("Dossier progress (Decision 766/QĐ-TTg)"))], bold=True)
         xlsx.append(sheet, [period_text(filters)])
         xlsx.append(sheet, [scope_text(filters)])
-        xlsx.append(sheet, [str(c) for c in table_header()])
+        xlsx.append(sheet, header, bold=True)
         for line in table_lines(table):
             xlsx.append(sheet, line)
         workbook.save(fileobj)

@@ -178,3 +178,51 @@ def test_the_add_procedure_page_fits_1366_px(admin_page, contexts):
     # Django's own admin scripts (the calendar and clock shortcuts) set style attributes that our
     # Content-Security-Policy refuses; that does not change this layout (reported separately).
     contexts.errors[:] = [e for e in contexts.errors if "Applying inline style violates" not in e]
+
+
+# --- Statistics ------------------------------------------------------------------------------
+
+
+def test_statistics_dates_are_dd_mm_yyyy_and_a_reversed_period_says_so(site, contexts, axe_source):
+    awaiting_approval(site)
+    context = contexts.new(language=None)
+    context.add_init_script("Object.defineProperty(navigator, 'language', {get: () => 'en-US'})")
+    log_in_with_cookie(context, site.leader, site.url)
+    page = context.new_page()
+    page.set_viewport_size(OFFICE_PC)
+    page.goto("/thong-ke/")
+    start = page.locator("#st-from")
+    assert start.get_attribute("type") == "text"
+    assert re.fullmatch(r"\d{2}/\d{2}/\d{4}", start.input_value()), start.input_value()
+    assert_fits_width(page)
+    screenshot(page, "statistics-1366", full_page=True)
+    no_serious_violations(page, axe_source, "statistics")
+
+    page.locator("details.st-filters-box > summary").click()
+    page.locator("#st-period").select_option("custom")
+    start.fill("20/11/2026")
+    page.locator("#st-to").fill("01/11/2026")
+    with page.expect_navigation():
+        page.locator("#st-to").press("Enter")
+    expected_400(contexts)
+    error = page.locator("#st-to-error")
+    assert "đảo ngược" in error.inner_text(), error.inner_text()
+    assert "sau hôm nay" not in page.locator("main").inner_text()
+    no_serious_violations(page, axe_source, "statistics with a period error")
+
+
+def test_the_sms_template_shows_its_length_and_message_count(admin_page, contexts, axe_source):
+    page = admin_page
+    page.goto("/admin/notifications/notificationtemplate/add/?kind=citizen.received&channel=sms")
+    page.locator("#id_channel").select_option("sms")
+    counter = page.locator("#sms-counter")
+    assert counter.is_visible()
+    assert counter.get_attribute("data-encoding") == "gsm7"  # the default SMS text has no diacritics
+    assert counter.get_attribute("data-parts") == "1"
+    page.locator("#id_body").fill("Hồ sơ đã được tiếp nhận. " * 4)
+    assert counter.get_attribute("data-encoding") == "ucs2"
+    assert int(counter.get_attribute("data-parts")) >= 2
+    assert "UCS-2" in counter.inner_text()
+    assert_fits_width(page)
+    screenshot(page, "admin-sms-template")
+    contexts.errors[:] = [e for e in contexts.errors if "Applying inline style violates" not in e]

@@ -17,7 +17,7 @@ from django.urls import reverse
 
 from notifications import delivery, mail
 from notifications.models import Notification, NotificationChannel, NotificationTemplate, ReminderPolicy
-from notifications.outbox import DEFAULT_TEXTS
+from notifications.outbox import DEFAULT_TEXTS, default_text
 from tests.factories import Office, vn
 
 T = vn(2026, 3, 2, 9, 0)
@@ -260,10 +260,12 @@ def test_two_workers_delivering_at_once_send_each_row_once(gateway):
 
 @pytest.mark.django_db
 def test_an_admin_template_is_used_and_a_broken_one_falls_back_to_the_default(office):
-    NotificationTemplate.objects.create(kind="citizen.received", channel="sms", subject="HS {{ code }}", body="Đã nhận")
+    NotificationTemplate.objects.update_or_create(
+        kind="citizen.received", channel="sms", defaults={"subject": "HS {{ code }}", "body": "Đã nhận"}
+    )
     # Saved before validation existed (or by a script): it does not compile.
-    NotificationTemplate.objects.create(
-        kind="citizen.received", channel="email", subject="{% if %}", body="{{ code|no_such_filter }}"
+    NotificationTemplate.objects.update_or_create(
+        kind="citizen.received", channel="email", defaults={"subject": "{% if %}", "body": "{{ code|no_such_filter }}"}
     )
     dossier, _pin = office.receive(now=T)
     sms = rows(NotificationChannel.SMS).get()
@@ -275,8 +277,8 @@ def test_an_admin_template_is_used_and_a_broken_one_falls_back_to_the_default(of
 
 @pytest.mark.django_db
 def test_templates_cannot_reach_project_templates_or_libraries(office):
-    NotificationTemplate.objects.create(
-        kind="citizen.received", channel="email", subject="{% include 'base.html' %}", body="x"
+    NotificationTemplate.objects.update_or_create(
+        kind="citizen.received", channel="email", defaults={"subject": "{% include 'base.html' %}", "body": "x"}
     )
     office.receive(now=T)
     assert rows(NotificationChannel.EMAIL).get().subject.startswith("Hồ sơ ")
@@ -284,9 +286,11 @@ def test_templates_cannot_reach_project_templates_or_libraries(office):
 
 @pytest.mark.django_db
 def test_inactive_templates_are_ignored(office):
-    NotificationTemplate.objects.create(kind="citizen.received", channel="sms", subject="X", body="Y", active=False)
+    NotificationTemplate.objects.update_or_create(
+        kind="citizen.received", channel="sms", defaults={"subject": "X", "body": "Y", "active": False}
+    )
     office.receive(now=T)
-    assert rows(NotificationChannel.SMS).get().body.startswith("Kính gửi")
+    assert rows(NotificationChannel.SMS).get().body.startswith("Hen tra ket qua")  # the unaccented SMS default
 
 
 # --- Admin pages --------------------------------------------------------------------------------
@@ -317,18 +321,21 @@ def test_template_admin_prefills_the_default_text_and_lists_placeholders(admin_c
     ],
 )
 def test_template_admin_rejects_broken_texts_with_a_readable_error(admin_client, body, code, detail):
+    NotificationTemplate.objects.filter(kind="citizen.received", channel="email").delete()
+    before = NotificationTemplate.objects.count()
     data = {"kind": "citizen.received", "channel": "email", "subject": "Hồ sơ {{ code }}", "body": body, "active": "on"}
     response = admin_client.post(reverse(ADD), data)
     assert response.status_code == 200
     [error] = response.context["adminform"].form.errors.as_data()["body"]
     assert error.code == code
     assert detail in " ".join(error.messages)
-    assert not NotificationTemplate.objects.exists()
+    assert NotificationTemplate.objects.count() == before
 
 
 @pytest.mark.django_db
 def test_template_admin_saves_a_valid_text_and_previews_it_with_the_newest_dossier(admin_client, office):
     dossier, _pin = office.receive(now=T)
+    NotificationTemplate.objects.filter(kind="citizen.received", channel="sms").delete()
     data = {
         "kind": "citizen.received",
         "channel": "sms",
@@ -338,7 +345,7 @@ def test_template_admin_saves_a_valid_text_and_previews_it_with_the_newest_dossi
     }
     response = admin_client.post(reverse(ADD), data)
     assert response.status_code == 302
-    row = NotificationTemplate.objects.get()
+    row = NotificationTemplate.objects.get(kind="citizen.received", channel="sms")
     page = admin_client.get(reverse("admin:notifications_notificationtemplate_change", args=[row.pk])).content.decode()
     assert f"HS {dossier.code}" in page
     assert "Hẹn trả 11:30 05/03/2026" in page
@@ -346,7 +353,9 @@ def test_template_admin_saves_a_valid_text_and_previews_it_with_the_newest_dossi
 
 @pytest.mark.django_db
 def test_create_the_missing_templates_from_the_defaults(admin_client):
-    NotificationTemplate.objects.create(kind="digest", channel="email", subject="Mine", body="Mine")
+    NotificationTemplate.objects.update_or_create(
+        kind="digest", channel="email", defaults={"subject": "Mine", "body": "Mine"}
+    )
     url = reverse("admin:notifications_notificationtemplate_create_defaults")
     assert admin_client.get(url).status_code == 405
     changelist = admin_client.get(reverse("admin:notifications_notificationtemplate_changelist")).content.decode()
@@ -359,7 +368,7 @@ def test_create_the_missing_templates_from_the_defaults(admin_client):
     assert NotificationTemplate.objects.get(kind="digest", channel="email").subject == "Mine"
     assert (
         NotificationTemplate.objects.get(kind="citizen.refused", channel="sms").body
-        == DEFAULT_TEXTS["citizen.refused"][1]
+        == default_text("citizen.refused", "sms")[1]
     )
     admin_client.post(url)
     assert NotificationTemplate.objects.count() == every_default
@@ -400,3 +409,29 @@ def test_outbox_and_reminders_are_read_only_in_the_admin(admin_client, office):
     )
     assert admin_client.get(reverse("admin:notifications_reminder_changelist")).status_code == 200
     assert admin_client.get(reverse("admin:notifications_reminder_add")).status_code == 403
+
+
+@pytest.mark.django_db
+def test_the_default_templates_exist_from_the_migration_and_sms_ones_fit_one_message(django_db_setup):
+    import importlib
+
+    from django.apps import apps
+    from django.db import connection
+
+    from notifications.delivery import sms_text
+
+    NotificationTemplate.objects.all().delete()  # as after a flush: the migration fills it again
+    migration = importlib.import_module("notifications.migrations.0005_default_templates")
+
+    class Editor:
+        pass
+
+    editor = Editor()
+    editor.connection = connection
+    migration.create_default_templates(apps, editor)
+    migration.create_default_templates(apps, editor)  # idempotent
+    assert NotificationTemplate.objects.count() == 2 * len(DEFAULT_TEXTS)
+    for row in NotificationTemplate.objects.filter(channel="sms"):
+        text = sms_text(Notification(subject=row.subject, body=row.body))
+        assert text.isascii(), f"{row.kind}: SMS defaults are written without diacritics"
+        assert len(text) <= 110, f"{row.kind}: room for the placeholders in one GSM-7 message"

@@ -6,6 +6,7 @@ import csv
 import dataclasses
 import io
 import re
+from datetime import datetime
 
 import pytest
 import time_machine
@@ -244,9 +245,13 @@ def test_the_register_book_xlsx_has_the_columns_of_the_official_form(province, c
     assert rows[0][-1] == "Mẫu số 07"
     assert all(line[3] == 1 for line in lines)
     early = lines[0]
-    assert early[7] == "08:00 02/03/2026"  # received
-    assert early[9] == "08:30 02/03/2026"  # transferred to the processing officer
-    assert early[10] == "09:00 04/03/2026"  # result returned
+    # Real dates (Vietnam time) with a dd/mm/yyyy hh:mm format: a spreadsheet sorts and filters them.
+    assert early[7] == datetime(2026, 3, 2, 8, 0)  # received
+    assert early[9] == datetime(2026, 3, 2, 8, 30)  # transferred to the processing officer
+    assert early[10] == datetime(2026, 3, 4, 9, 0)  # result returned
+    sheet = load_workbook(io.BytesIO(content)).active
+    assert sheet.freeze_panes == "A6" and sheet.column_dimensions["B"].width > 20
+    assert sheet.cell(row=6, column=8).number_format == "dd/mm/yyyy hh:mm"
     assert "Giải quyết trước hạn" in early[11] and "Phạm Thị Sớm" in early[11]
     assert lines[2][11] == "Chờ thực hiện nghĩa vụ tài chính"
     assert lines[3][11] == "Rút hồ sơ theo yêu cầu"
@@ -360,3 +365,34 @@ def test_the_register_counts_dossiers_by_the_receiving_desk_and_the_day_on_the_r
     )
     codes = list(register.register_dossiers(filters).values_list("code", flat=True))
     assert codes == [province.dossiers[office][1].code]
+
+
+def test_the_xlsx_exports_have_widths_a_frozen_header_and_real_dates(province, client):
+    client.force_login(province.a.supervisor)
+    with time_machine.travel(NOW, tick=False):
+        table = download(client.get("/thong-ke/tien-do.xlsx", MARCH))
+        listing = download(client.get("/thong-ke/ho-so.xlsx", {**MARCH, "metric": "received"}))
+    sheet = load_workbook(io.BytesIO(table)).active
+    assert sheet.freeze_panes == "A5"
+    assert sheet.column_dimensions["B"].width >= 30 and sheet.column_dimensions["E"].width >= 10
+    assert sheet.cell(row=4, column=1).font.bold
+    sheet = load_workbook(io.BytesIO(listing)).active
+    assert sheet.freeze_panes == "A4"
+    received = [row[6] for row in sheet.iter_rows(min_row=4, values_only=True)]
+    assert received and all(isinstance(value, datetime) for value in received)
+    assert sheet.cell(row=4, column=7).number_format == "dd/mm/yyyy hh:mm"
+    # Applicant text is still text, never a formula (the security property of reporting/xlsx.py).
+    assert all(sheet.cell(row=r, column=3).data_type == "s" for r in range(4, sheet.max_row + 1))
+
+
+def test_the_register_pdf_breaks_codes_only_after_a_hyphen(province, client):
+    client.force_login(province.a.supervisor)
+    with time_machine.travel(NOW, tick=False):
+        content = download(client.get("/thong-ke/so-theo-doi.pdf", MARCH))
+    text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(content)).pages)
+    lines = text.splitlines()
+    for dossier in province.dossiers[province.a]:
+        if dossier.received_at is None or dossier.received_at < vn(2026, 3, 1):
+            continue
+        for part in dossier.code.split("-"):
+            assert any(part in line for line in lines), f"{part} of {dossier.code} is broken across lines"

@@ -584,7 +584,7 @@ def test_the_page_explains_bad_filters_with_a_400(province, client):
         listing = client.get("/thong-ke/ho-so/", {"metric": "everything"})
         cursor = client.get("/thong-ke/ho-so/", {"metric": "received", "after": "not-a-cursor"})
     assert response.status_code == 400
-    assert "The end of the period is before its start." in response.content.decode()
+    assert "The period is reversed: “to” (01/03/2026) is before “from” (10/03/2026)." in response.content.decode()
     assert listing.status_code == 400 and cursor.status_code == 400
 
 
