@@ -6,7 +6,9 @@ codes, deadlines, events and notifications are exactly what real use would produ
 """
 
 from datetime import datetime, time, timedelta
+from pathlib import Path
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
@@ -15,7 +17,7 @@ from django.utils.translation import gettext as _
 from procedures import deadlines
 from procedures.models import Membership, Procedure, Role
 
-from .models import Channel, Dossier, Status
+from .models import Channel, Dossier, Status, hash_pin, make_pin
 from .services import dossier_act, dossier_create
 
 # Marks the sample dossiers (the note is shown to officers): a second run finds them and stops.

@@ -9,6 +9,9 @@ a refusal's reason, which they need) and a masked name.
 """
 
 import hmac
+import re
+import unicodedata
+from dataclasses import dataclass
 
 from django.shortcuts import render
 from django.utils import timezone
@@ -84,20 +87,39 @@ def throttled_message(retry_after, code_locked=False):
     ) % {"minutes": minutes}
 
 
+_DASHES = re.compile(r"[\s\-\u2010-\u2015\u2212_/]+")
+
+
+def normalise_code(text):
+    """A dossier code as the citizen typed it → as it is stored: upper case, the dashes (and
+    spaces, en dashes, slashes typed instead) as one "-" ("000.00.01.h55 – 251203 0001" →
+    "000.00.01.H55-251203-0001"). Codes are built from agency codes (upper case) and digits."""
+    text = unicodedata.normalize("NFKC", str(text or ""))[: MAX_CODE_LENGTH * 2]
+    return _DASHES.sub("-", text).strip("-").upper()[:MAX_CODE_LENGTH]
+
+
 def find_dossier(code, pin):
     """The dossier with this code if `pin` is its PIN, else None.
 
     A wrong PIN and an unknown code cost the same work: one indexed read of (id, code, PIN hash)
-    that finds a row or none, one PIN hash, one constant-time comparison (with a dummy hash when
-    the code is unknown). Only a right PIN loads the dossier for display."""
+    that finds a row or none (`_pin_row`), one PIN hash, one constant-time comparison (with a
+    dummy hash when the code is unknown). Only a right PIN loads the dossier for display."""
     code = (code or "").strip()[:MAX_CODE_LENGTH]
-    pin = (pin or "").strip()[:MAX_PIN_LENGTH]
+    return _check_pin(_pin_row(code), code, pin)
+
+
+def _pin_row(code):
+    """(pk, code, PIN hash, provisional code) of the dossier known by `code`, or None."""
     if "\x00" in code:  # PostgreSQL refuses NUL bytes in text parameters; no code contains one
         code = ""
+    fields = ("pk", "code", "pin_hash", "provisional_code")
+    return next(iter(Dossier.objects.with_code(code).order_by().values_list(*fields)[:1]), None)
+
+
+def _check_pin(row, code, pin):
+    pin = (pin or "").strip()[:MAX_PIN_LENGTH]
     # The PIN is hashed with the dossier's first identifier (`Dossier.pin_key`): its provisional
     # reference when it got its code at acceptance, else its code.
-    fields = ("pk", "code", "pin_hash", "provisional_code")
-    row = next(iter(Dossier.objects.with_code(code).order_by().values_list(*fields)[:1]), None)
     pk, real_code, stored, provisional = row or (None, code, UNKNOWN_PIN_HASH, None)
     if not hmac.compare_digest(stored, hash_pin(provisional or real_code, pin)) or pk is None:
         return None
@@ -106,6 +128,39 @@ def find_dossier(code, pin):
         .only(*DOSSIER_FIELDS)
         .get(pk=pk)
     )
+
+
+@dataclass
+class Outcome:
+    """One lookup: the dossier (right code and PIN), or nothing, or a refusal (throttled)."""
+
+    dossier: Dossier | None = None
+    throttled_message: str = ""
+    retry_after: int = 0
+
+
+def attempt_lookup(request, code, pin):
+    """A throttled lookup of `code` (already `normalise_code`d) and `pin`, for the page, the API
+    and the kiosk.
+
+    Only a wrong PIN for an existing code counts towards the address's lockout: a code that
+    exists in no dossier (a citizen's typo) is counted on the address's separate, larger
+    allowance for unknown codes (`throttle.UNKNOWN_CODE_FACTOR`). Both do the same statements
+    and get the same answer; a PIN cannot be guessed for a code that does not exist."""
+    code = (code or "")[:MAX_CODE_LENGTH]
+    row = _pin_row(code)
+    attempt = throttle.begin_attempt(request, code=code, known=row is not None)
+    if not attempt.allowed:
+        if attempt.lock_started:
+            code_locked(request, code)
+        return Outcome(
+            throttled_message=throttled_message(attempt.retry_after, attempt.code_locked),
+            retry_after=attempt.retry_after,
+        )
+    dossier = _check_pin(row, code, pin)
+    if dossier is not None:
+        attempt.succeeded()
+    return Outcome(dossier=dossier)
 
 
 def pin_from_query(request, dossier, candidate):
@@ -280,26 +335,22 @@ def _private(response):
 @require_safe
 def lookup_page(request):
     """The lookup form; with `?ma=<code>&pin=<pin>` it shows the dossier (or one generic error)."""
-    code = request.GET.get("ma", "").strip()[:MAX_CODE_LENGTH]
+    code = normalise_code(request.GET.get("ma", ""))
     pin = request.GET.get("pin", "").strip()[:MAX_PIN_LENGTH]
     context = {"code": code, "submitted": bool(code or pin)}
     status = 200
     if code and pin:
-        attempt = throttle.begin_attempt(request, code=code)
-        if not attempt.allowed:
-            if attempt.lock_started:
-                code_locked(request, code)
-            context["throttled_message"] = throttled_message(attempt.retry_after, attempt.code_locked)
+        outcome = attempt_lookup(request, code, pin)
+        if outcome.throttled_message:
+            context["throttled_message"] = outcome.throttled_message
             response = render(request, "dossiers/lookup.html", context, status=429)
-            response["Retry-After"] = str(attempt.retry_after)
+            response["Retry-After"] = str(outcome.retry_after)
             return _private(response)
-        dossier = find_dossier(code, pin)
-        if dossier is None:
+        if outcome.dossier is None:
             context["error"] = NOT_FOUND_MESSAGE
             status = 404
         else:
-            attempt.succeeded()
-            context["result"] = result = lookup_result(dossier)
+            context["result"] = result = lookup_result(outcome.dossier)
             context["dates"] = _page_dates(result)
     elif code or pin:
         context["error"] = _("Enter both the dossier code and the PIN printed on your receipt.")

@@ -143,9 +143,18 @@ def code_key(code):
     return CODE_KEY_PREFIX + (code or "").strip().upper()[:100]
 
 
-def begin_attempt(request, now=None, code=None):
+# Lookups of codes that do not exist (a citizen's typo) are counted apart from the address's
+# failures, against this many times LOOKUP_MAX_FAILURES: a typo does not lock the citizen out,
+# and a flood of made-up codes from one address is still stopped (issue 15).
+UNKNOWN_CODE_FACTOR = 10
+UNKNOWN_CODE_PREFIX = "lookup-unknown:"
+
+
+def begin_attempt(request, now=None, code=None, known=True):
     """Count a lookup attempt of this request's client (and, with `code`, of that dossier code)
-    and say whether it may go ahead.
+    and say whether it may go ahead. `known=False` (the code exists in no dossier) counts the
+    attempt on the address's separate allowance for unknown codes (UNKNOWN_CODE_FACTOR), with the
+    same statements.
 
     The address is counted first; only an attempt the address may make counts against the code,
     so one blocked client cannot keep a citizen's code locked. A code over LOOKUP_CODE_MAX_FAILURES
@@ -155,7 +164,11 @@ def begin_attempt(request, now=None, code=None):
     now = now or timezone.now()
     seconds = window_seconds()
     code_seconds = max(1, settings.LOOKUP_CODE_WINDOW_SECONDS)
-    address = (client_key(request), window_start(now, seconds), seconds)
+    key = client_key(request)
+    if not known:
+        key = UNKNOWN_CODE_PREFIX + key.removeprefix(KEY_PREFIX)
+    limit = max_failures() * (1 if known else UNKNOWN_CODE_FACTOR)
+    address = (key, window_start(now, seconds), seconds)
     windows = [address] + ([(code_key(code), window_start(now, code_seconds), code_seconds)] if code else [])
     previous = _previous_counts(windows)
     estimate, created = _sliding_estimate(*address, now, previous)
@@ -166,7 +179,7 @@ def begin_attempt(request, now=None, code=None):
         # window no sliding estimate reads any more (of all clients and codes).
         oldest = now - timedelta(seconds=2 * max(seconds, code_seconds))
         ThrottleCounter.objects.filter(window_start__lt=oldest).delete()
-    if estimate > max_failures():
+    if estimate > limit:
         attempt.allowed = False
         return attempt
     if code:

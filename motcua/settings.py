@@ -94,6 +94,8 @@ MIDDLEWARE = [
     "accounts.middleware.TwoFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # With DEBUG on and FRIENDLY_ERROR_PAGES (make run): our 404/500 pages, not Django's debug pages.
+    "motcua.errorpages.FriendlyErrorPagesMiddleware",
     # Last, as django-axes requires: turns a locked-out login into the lockout page (429).
     "axes.middleware.AxesMiddleware",
 ]
@@ -330,6 +332,13 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", defa
 SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
 # Preloading is the domain owner's decision (the preload list takes registrable domains only).
 SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The dossier queues' covering indexes (INCLUDE columns) are a PostgreSQL optimisation; SQLite
+    # builds them without the extra columns, which is all the embedded mode needs (models.W040).
+    SILENCED_SYSTEM_CHECKS.append("models.W040")
+# Show our friendly 404/500 pages even with DEBUG on (`make run` turns it on for the demo); off, a
+# developer sees Django's debug pages. With DEBUG off our pages are always shown.
+FRIENDLY_ERROR_PAGES = env.bool("FRIENDLY_ERROR_PAGES", default=False)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 # Whole request bodies above this are refused (413) from the Content-Length header, before a byte
 # is read (motcua.middleware.RequestGuardMiddleware). A reception form carries several attachments.
@@ -456,6 +465,8 @@ SEARCH_INDEX_CHECK_SECONDS = env.int("SEARCH_INDEX_CHECK_SECONDS", default=30)
 SEARCH_MAX_RESULTS = env.int("SEARCH_MAX_RESULTS", default=300)
 # The kiosk (/kiosk/) goes back to its first screen after this many seconds without a touch.
 KIOSK_IDLE_SECONDS = env.int("KIOSK_IDLE_SECONDS", default=60)
+# Where `seed_demo` keeps the sample dossier's code and PIN for `make run`'s banner (demo data only).
+DEMO_SAMPLE_FILE = env.str("DEMO_SAMPLE_FILE", default=str(VAR_DIR / "demo-sample.txt"))
 
 # --- National Public Service Portal (DVCQG, interop/; docs/national-portal.md) -------------
 # The sandbox of the national portal (/sandbox/dvcqg/: its services, fault injection and an OIDC

@@ -6,6 +6,8 @@ HOST=${1:-127.0.0.1}
 PORT=${2:-8000}
 PY=.venv/bin/python
 export DEBUG=${DEBUG:-1}
+# The demo shows our Vietnamese error pages; FRIENDLY_ERROR_PAGES=0 make run gives Django's debug pages.
+export FRIENDLY_ERROR_PAGES=${FRIENDLY_ERROR_PAGES:-1}
 export SITE_URL=${SITE_URL:-http://$HOST:$PORT}
 unset REDIS_URL
 # The National Public Service Portal (docs/national-portal.md): the project's sandbox of it at
@@ -33,20 +35,35 @@ if [ "$SIGNING_CSC_SANDBOX" = "1" ]; then $PY manage.py signing_sandbox; fi
 CELERY_PID=$!
 trap 'kill $CELERY_PID 2>/dev/null; wait $CELERY_PID 2>/dev/null' EXIT INT TERM
 
+# The sample dossier's code and PIN (kept by seed_demo: they are shown on every run).
+SAMPLE_CODE=""; SAMPLE_PIN=""
+if [ -r "${DEMO_SAMPLE_FILE:-var/demo-sample.txt}" ]; then
+  read -r SAMPLE_CODE SAMPLE_PIN <"${DEMO_SAMPLE_FILE:-var/demo-sample.txt}" || true
+fi
+
 cat <<MSG
 
-  Một Cửa is running at $SITE_URL/
-    officer workspace  $SITE_URL/can-bo/      admin  $SITE_URL/admin/
-    API docs           $SITE_URL/api/docs/
-    national portal    $SITE_URL/sandbox/dvcqg/  (sandbox: online submissions, faults, test citizens)
-    citizen sign-in    $SITE_URL/cong-dan/ho-so/  (test citizen 001090000001, password motcua-demo)
-    signing sandbox    $SITE_URL/sandbox/csc/  (the leader's "phone": confirm signatures, inject faults)
-  Demo accounts (password: motcua-demo):
-    admin (administrator), tiepnhan (reception), chuyenvien (specialist),
-    lanhdao (leader), giamsat (supervisor); at the provincial department:
-    chuyenvien_so (specialist), lanhdao_so (leader)
-  Celery worker + beat log: var/celery.log   e-mails are written to var/mail/
-  Press Ctrl+C to stop.
+  Một Cửa đang chạy tại $SITE_URL/
+    không gian cán bộ   $SITE_URL/can-bo/      quản trị  $SITE_URL/admin/
+    ki-ốt sảnh chờ      $SITE_URL/kiosk/
+    tài liệu API        $SITE_URL/api/docs/
+    cổng quốc gia       $SITE_URL/sandbox/dvcqg/  (môi trường thử: hồ sơ trực tuyến, lỗi giả lập, công dân thử)
+    công dân đăng nhập  $SITE_URL/cong-dan/ho-so/  (công dân thử 001090000001, mật khẩu motcua-demo)
+    ký số thử nghiệm    $SITE_URL/sandbox/csc/  ("điện thoại" của lãnh đạo: xác nhận chữ ký, giả lập lỗi)
+  Tài khoản thử (mật khẩu: motcua-demo):
+    admin (quản trị), tiepnhan (tiếp nhận), chuyenvien (chuyên viên),
+    lanhdao (lãnh đạo), giamsat (giám sát)
+MSG
+if [ -n "$SAMPLE_CODE" ]; then
+  cat <<MSG
+  Hồ sơ mẫu để thử tra cứu: mã hồ sơ $SAMPLE_CODE, mã PIN $SAMPLE_PIN
+    $SITE_URL/tra-cuu/?ma=$SAMPLE_CODE&pin=$SAMPLE_PIN
+MSG
+fi
+cat <<MSG
+  Nhật ký Celery: var/celery.log   thư điện tử được ghi vào var/mail/
+  Đổi cổng hoặc địa chỉ: make run PORT=8080 HOST=0.0.0.0
+  Nhấn Ctrl+C để dừng.
 
 MSG
 $PY manage.py runserver "$HOST:$PORT" --noreload

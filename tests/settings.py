@@ -15,6 +15,7 @@ os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
 os.environ.setdefault("STATICFILES_STORAGE", "django.contrib.staticfiles.storage.StaticFilesStorage")
 os.environ.setdefault("EMAIL_BACKEND", "django.core.mail.backends.locmem.EmailBackend")
 os.environ.setdefault("MEDIA_ROOT", tempfile.mkdtemp(prefix="motcua-test-media-"))
+os.environ.setdefault("DEMO_SAMPLE_FILE", os.path.join(tempfile.mkdtemp(prefix="motcua-test-var-"), "demo-sample.txt"))
 # Leaders' mandatory two-factor login is exercised in tests/accounts (which turn it on).
 os.environ.setdefault("REQUIRE_2FA_FOR_LEADERS", "0")
 os.environ.setdefault("REQUIRE_2FA_FOR_STAFF", "0")

@@ -33,7 +33,7 @@ from procedures.api.negotiation import FirstRendererNegotiation
 from procedures.api.serializers import DetailMessageSerializer
 from procedures.models import Role
 
-from .. import lookup, throttle, workflow
+from .. import lookup, workflow
 from ..attachments import ALLOWED_TYPES, AttachmentRejected, add_attachment, attachment_response, may_attach
 from ..models import Attachment, Dossier
 from ..services import ActionInputError, WorkflowConflict, dossier_act, dossier_create
@@ -348,22 +348,15 @@ class LookupView(APIView):
     def get(self, request):
         query = LookupQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        attempt = throttle.begin_attempt(request, code=query.validated_data["code"])
-        if not attempt.allowed:
-            if attempt.lock_started:
-                lookup.code_locked(request, query.validated_data["code"])
-            response = Response(
-                {"detail": lookup.throttled_message(attempt.retry_after, attempt.code_locked)},
-                status=http.HTTP_429_TOO_MANY_REQUESTS,
-            )
-            response["Retry-After"] = str(attempt.retry_after)
+        code = lookup.normalise_code(query.validated_data["code"])
+        outcome = lookup.attempt_lookup(request, code, query.validated_data["pin"].strip())
+        if outcome.throttled_message:
+            response = Response({"detail": outcome.throttled_message}, status=http.HTTP_429_TOO_MANY_REQUESTS)
+            response["Retry-After"] = str(outcome.retry_after)
+        elif outcome.dossier is None:
+            response = Response({"detail": str(lookup.NOT_FOUND_MESSAGE)}, status=http.HTTP_404_NOT_FOUND)
         else:
-            dossier = lookup.find_dossier(query.validated_data["code"], query.validated_data["pin"])
-            if dossier is None:
-                response = Response({"detail": str(lookup.NOT_FOUND_MESSAGE)}, status=http.HTTP_404_NOT_FOUND)
-            else:
-                attempt.succeeded()
-                response = Response(lookup.lookup_json(lookup.lookup_result(dossier)))
+            response = Response(lookup.lookup_json(lookup.lookup_result(outcome.dossier)))
         response["Cache-Control"] = "no-store"
         return response
 

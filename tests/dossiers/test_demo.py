@@ -75,6 +75,19 @@ def test_sample_dossiers_cover_the_states_a_demo_needs_and_are_created_once(demo
         assert seed_sample_dossiers(again) == 0
     assert Dossier.objects.count() == len(dossiers)
     assert "already exist" in again.getvalue()
+    # ... and the second run (make run's banner) shows the same code and PIN again.
+    assert f"code {match.group(1)} and PIN {match.group(2)}" in again.getvalue()
+
+
+def test_samples_seeded_before_the_pin_was_remembered_get_a_new_pin_shown(demo_office, settings, tmp_path):
+    with translation.override("en"):
+        seed_sample_dossiers(io.StringIO())
+        settings.DEMO_SAMPLE_FILE = str(tmp_path / "missing" / "demo-sample.txt")
+        again = io.StringIO()
+        seed_sample_dossiers(again)
+
+    match = re.search(r"code (\S+) and PIN (\d{6})", again.getvalue())
+    assert match and Dossier.objects.get(code=match.group(1)).check_pin(match.group(2))
 
 
 def test_sample_dossiers_are_skipped_without_the_demo_users(catalogue):

@@ -11,6 +11,7 @@ import time_machine
 from django.conf import settings
 from django.db import connection, connections
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import translation
 
 from dossiers import throttle
@@ -376,3 +377,58 @@ def test_the_api_body_is_what_the_documented_serializer_writes(client, office, f
     body = lookup(client, dossier.code, pin).json()
     with translation.override("vi"):
         assert body == json.loads(json.dumps(LookupResultSerializer(lookup_module.lookup_result(dossier)).data))
+
+
+# --- Forgiving codes (issue 15) -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        lambda code: code.lower(),
+        lambda code: f"  {code}  ",
+        lambda code: code.replace("-", " "),
+        lambda code: code.replace("-", " – "),
+        lambda code: code.replace("-", "--").lower(),
+    ],
+    ids=["lower case", "spaces around", "spaces for dashes", "en dashes", "double dashes"],
+)
+def test_the_code_is_found_however_its_case_and_dashes_are_typed(client, office, frozen, typed):
+    dossier, pin = office.receive()
+
+    assert lookup(client, typed(dossier.code), pin).json()["code"] == dossier.code
+    page = client.get(PAGE, {"ma": typed(dossier.code), "pin": pin})
+    assert page.status_code == 200 and dossier.code in page.content.decode()
+
+
+def test_a_mistyped_code_does_not_count_towards_the_lockout(client, office, settings, frozen):
+    settings.LOOKUP_MAX_FAILURES = 3
+    dossier, pin = office.receive()
+    for number in range(10):
+        assert lookup(client, f"{dossier.code[:-4]}{9000 + number}", pin).status_code == 404
+        assert client.get(PAGE, {"ma": f"X-{number}", "pin": pin}).status_code == 404
+
+    assert lookup(client, dossier.code, pin).status_code == 200
+
+
+def test_a_wrong_pin_for_an_existing_code_still_counts(client, office, settings, frozen):
+    settings.LOOKUP_MAX_FAILURES = 3
+    dossier, pin = office.receive()
+    for _ in range(3):
+        assert lookup(client, dossier.code.lower(), wrong(pin)).status_code == 404
+
+    assert lookup(client, dossier.code, pin).status_code == 429
+
+
+def test_a_wrong_pin_and_an_unknown_code_still_look_the_same(client, office, frozen, django_assert_num_queries):
+    dossier, pin = office.receive()
+    lookup(client, dossier.code, pin)  # warm up (counter rows of this window exist)
+    answers, counts = [], []
+    for code, typed_pin in ((dossier.code, wrong(pin)), (f"{dossier.code[:-4]}9999", pin)):
+        with CaptureQueriesContext(connection) as queries:
+            response = lookup(client, code, typed_pin)
+        answers.append((response.status_code, response.json(), sorted(response.headers.items())))
+        counts.append([query["sql"].split()[0] for query in queries.captured_queries])
+
+    assert answers[0] == answers[1]
+    assert counts[0] == counts[1]  # the same statements, in the same order
