@@ -142,7 +142,9 @@ def handling_table(filters):
     agencies = {a.pk: a for a in Agency.objects.filter(pk__in=list(rows))}
     total = dict.fromkeys(COUNTS, 0)
     out = []
-    for agency_id, counts in sorted(rows.items(), key=lambda item: agencies[item[0]].name if item[0] in agencies else ""):
+    for agency_id, counts in sorted(
+        rows.items(), key=lambda item: agencies[item[0]].name if item[0] in agencies else ""
+    ):
         for key in COUNTS:
             total[key] += counts[key]
         agency = agencies.get(agency_id)

@@ -4,15 +4,29 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('notifications', '0003_reminder_kinds_round2'),
+        ("notifications", "0003_reminder_kinds_round2"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='reminder',
-            name='kind',
-            field=models.CharField(choices=[('due_soon', 'Due soon (reminder policy)'), ('due_today', 'Due today'), ('overdue', 'Overdue'), ('step_overdue', 'Step deadline passed'), ('extension_prompt', 'Issue the apology letter while still possible'), ('online_intake', 'Online submission waiting for acceptance'), ('correction_overdue', 'Result correction overdue'), ('fee_remittance_overdue', 'Fee not remitted in time'), ('consultation_due_soon', 'Requested opinion due soon'), ('consultation_overdue', 'Requested opinion overdue')], max_length=30, verbose_name='kind'),
+            model_name="reminder",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("due_soon", "Due soon (reminder policy)"),
+                    ("due_today", "Due today"),
+                    ("overdue", "Overdue"),
+                    ("step_overdue", "Step deadline passed"),
+                    ("extension_prompt", "Issue the apology letter while still possible"),
+                    ("online_intake", "Online submission waiting for acceptance"),
+                    ("correction_overdue", "Result correction overdue"),
+                    ("fee_remittance_overdue", "Fee not remitted in time"),
+                    ("consultation_due_soon", "Requested opinion due soon"),
+                    ("consultation_overdue", "Requested opinion overdue"),
+                ],
+                max_length=30,
+                verbose_name="kind",
+            ),
         ),
     ]

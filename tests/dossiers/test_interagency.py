@@ -119,7 +119,9 @@ def test_a_commune_dossier_goes_to_the_department_and_comes_back(world):
 
     events = list(d.events.order_by("created_at", "id"))
     handovers = [e for e in events if "handover" in (e.data or {})]
-    assert [(e.action, e.data["handover"]["giver_agency"], e.data["handover"]["receiver_agency"]) for e in handovers] == [
+    assert [
+        (e.action, e.data["handover"]["giver_agency"], e.data["handover"]["receiver_agency"]) for e in handovers
+    ] == [
         ("hand_over", commune.agency.code, department.agency.code),
         ("accept_handover", commune.agency.code, department.agency.code),
         ("hand_over", department.agency.code, commune.agency.code),
@@ -140,7 +142,10 @@ def test_a_commune_dossier_goes_to_the_department_and_comes_back(world):
 
     # The citizen's timeline, in plain Vietnamese.
     texts = [entry["text"] for entry in lookup.citizen_timeline(d)]
-    assert f"Hồ sơ của ông/bà đã được chuyển đến {department.agency.name} để giải quyết phần việc của cơ quan này." in texts
+    assert (
+        f"Hồ sơ của ông/bà đã được chuyển đến {department.agency.name} để giải quyết phần việc của cơ quan này."
+        in texts
+    )
     assert f"{department.agency.name} đã nhận hồ sơ của ông/bà và đang giải quyết." in texts
 
 
@@ -151,7 +156,11 @@ def test_the_department_sends_a_hand_over_back_with_a_reason(world):
     with pytest.raises(workflow.ActionInputError):
         act(d, "return_handover", department.leader, T + timedelta(hours=1))
     d = dossier_act(
-        dossier=d, actor=department.leader, action="return_handover", comment="Thiếu trích đo", now=T + timedelta(hours=1)
+        dossier=d,
+        actor=department.leader,
+        action="return_handover",
+        comment="Thiếu trích đo",
+        now=T + timedelta(hours=1),
     )
     assert (d.status, d.stage, d.handling_agency, d.step_index) == (S.RECEIVED, Stage.INTAKE, commune.agency, 0)
     assert "hand_over" in available_actions(commune.reception, d, T + timedelta(hours=2))
@@ -164,7 +173,9 @@ def test_consulted_agency_answers_and_the_delay_is_recorded(world):
     d, _pin = commune.receive(now=T)
     d = act(d, "assign", commune.reception, T)
     with pytest.raises(workflow.ActionInputError) as info:
-        dossier_act(dossier=d, actor=commune.specialist, action="consult", comment="?", now=T, agencies=["NOPE"], days="2")
+        dossier_act(
+            dossier=d, actor=commune.specialist, action="consult", comment="?", now=T, agencies=["NOPE"], days="2"
+        )
     assert "agencies" in info.value.errors
     d = dossier_act(
         dossier=d,
@@ -181,7 +192,9 @@ def test_consulted_agency_answers_and_the_delay_is_recorded(world):
     assert Dossier.objects.visible_to(other.leader).filter(pk=d.pk).exists()
     assert available_actions(department.specialist, d, T) == ["answer_consultation"]
     late = consultations[0].due_at + timedelta(hours=1)
-    d = dossier_act(dossier=d, actor=department.specialist, action="answer_consultation", comment="Đất ở ổn định", now=late)
+    d = dossier_act(
+        dossier=d, actor=department.specialist, action="answer_consultation", comment="Đất ở ổn định", now=late
+    )
     answered = Consultation.objects.get(dossier=d, agency=department.agency)
     assert (answered.answer, answered.outcome, answered.answered_by) == ("Đất ở ổn định", "late", department.specialist)
     assert "answer_consultation" not in available_actions(department.specialist, d, late)
@@ -218,9 +231,7 @@ def test_the_tax_office_records_the_obligation_and_the_clock_waits(world):
 
 def test_boundary_free_intake_is_forwarded_to_the_competent_commune_and_returned_at_the_desk():
     desk, competent = Office(), Office()
-    d, _pin = dossier_create(
-        actor=desk.reception, procedure=competent.procedure, applicant_name="Trần Thị Bình", now=T
-    )
+    d, _pin = dossier_create(actor=desk.reception, procedure=competent.procedure, applicant_name="Trần Thị Bình", now=T)
     assert (d.receiving_agency, d.competent_agency, d.returning_agency) == (desk.agency, competent.agency, desk.agency)
     d = act(d, "hand_over", desk.reception, T)
     assert Dossier.objects.visible_to(competent.reception).filter(pk=d.pk).exists()
@@ -295,8 +306,13 @@ def test_no_agency_sees_a_dossier_it_was_never_given_three_agencies(world):
     }
     consulted = act(other.receive(now=T)[0], "assign", other.reception, T)
     dossiers["consulted"] = dossier_act(
-        dossier=consulted, actor=other.specialist, action="consult", comment="?", now=T,
-        agencies=[department.agency.code], days="1",
+        dossier=consulted,
+        actor=other.specialist,
+        action="consult",
+        comment="?",
+        now=T,
+        agencies=[department.agency.code],
+        days="1",
     )
     expected = {
         commune: {"commune only", "handed", "sent back"},
@@ -320,8 +336,13 @@ def test_a_late_consulted_agency_gets_the_reminder_then_the_alert(world):
     commune, department, _other, _procedure = world
     d = act(commune.receive(now=T)[0], "assign", commune.reception, T)
     d = dossier_act(
-        dossier=d, actor=commune.specialist, action="consult", comment="Cho ý kiến", now=T,
-        agencies=[department.agency.code], days="3",
+        dossier=d,
+        actor=commune.specialist,
+        action="consult",
+        comment="Cho ý kiến",
+        now=T,
+        agencies=[department.agency.code],
+        days="3",
     )
     consultation = Consultation.objects.get(dossier=d)
     # 3 working days by the engine: Thursday, the same half of the day (nhận sáng trả sáng).
@@ -359,7 +380,9 @@ def test_the_department_holding_a_dossier_past_its_step_deadline_is_charged(worl
     d = act(d, "propose_result", department.specialist, late, result="Chỉnh lý")
     d = act(d, "hand_over", department.leader, late + timedelta(minutes=10))
     superuser = make_user("root", is_superuser=True)
-    filters = stats.parse_filters({"from": "2026-03-01", "to": "2026-04-30"}, superuser, today=late.date() + timedelta(days=1))
+    filters = stats.parse_filters(
+        {"from": "2026-03-01", "to": "2026-04-30"}, superuser, today=late.date() + timedelta(days=1)
+    )
     rows = {row["agency"]: row for row in handling.handling_table(filters)["rows"]}
     held = rows[department.agency.code]
     assert held["late_dossiers"] == 1 and rows[commune.agency.code]["late_dossiers"] == 0

@@ -101,7 +101,10 @@ RECIPES = {
     (S.WITHDRAWN, Stage.CLOSED): ({}, [("withdraw", "reception")]),
     (S.STOPPED, Stage.CLOSED): ({}, [("assign", "reception"), ("stop", "leader")]),
     # Handed to another agency's step, waiting for it to accept (handover_procedure).
-    (S.PROCESSING, Stage.HANDOVER): ({"procedure": handover_procedure}, [("assign", "reception"), ("hand_over", "specialist")]),
+    (S.PROCESSING, Stage.HANDOVER): (
+        {"procedure": handover_procedure},
+        [("assign", "reception"), ("hand_over", "specialist")],
+    ),
 }
 
 
@@ -334,7 +337,9 @@ def test_leader_refuses_after_appraisal(state):
     assert (d.status, d.stage) == (S.REFUSED, Stage.CLOSED)
 
 
-@pytest.mark.parametrize("name", sorted(n for n, a in workflow.ACTIONS.items() if a.needs_comment and n not in CONSULTED))
+@pytest.mark.parametrize(
+    "name", sorted(n for n, a in workflow.ACTIONS.items() if a.needs_comment and n not in CONSULTED)
+)
 def test_actions_that_need_a_reason_refuse_an_empty_comment_and_change_nothing(name):
     o = Office()
     action = workflow.ACTIONS[name]
