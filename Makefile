@@ -11,7 +11,7 @@ PORT   ?= 8000
 AXE    := var/vendor/axe.min.js
 
 .DEFAULT_GOAL := help
-.PHONY: help install system-deps run test test-fast test-postgres lint format migrate seed messages bench bench-quick bench-smoke clean backup restore
+.PHONY: help install system-deps run test test-fast test-postgres lint format migrate seed messages bench bench-quick bench-smoke bench-scaleout clean backup restore
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-14s %s\n", $$1, $$2}'
@@ -84,6 +84,10 @@ bench-quick: install ## Benchmark with 100,000 dossiers
 bench-smoke: install ## Tiny benchmark run (300 dossiers): checks the harness works
 	@bash scripts/ci-services.sh
 	$(PY) bench/run.py --smoke --drop
+
+bench-scaleout: install ## Scale-out drill: PgBouncer, a replica, 2 app instances behind HAProxy, wrk (docs/scaling.md)
+	@bash scripts/ci-services.sh
+	bash scripts/scaleout.sh $(SCALEOUT_ARGS)
 
 clean: ## Remove the venv, the embedded database and caches
 	rm -rf $(VENV) var .pytest_cache .ruff_cache staticfiles

@@ -596,6 +596,10 @@ def _columns(model, known):
             value = None
         elif getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
             value = timezone.now()
+        elif f.blank and f.empty_strings_allowed:
+            # A blank text column (e.g. the audit's chain_head and state_hash): empty, as in the
+            # rows written before the column existed.
+            value = ""
         else:
             raise BenchDataError(f"seed_bench cannot fill the new column {model.__name__}.{f.attname}: update it.")
         extra.append(f.attname)

@@ -8,9 +8,11 @@
 Steps: (re)create a dedicated PostgreSQL database (`motcua_bench`; the name must contain "bench"),
 migrate, collect static files, `seed_bench`; start the app with the production settings under
 gunicorn (DEBUG off, manifest static files, Redis cache and broker) and one Celery worker; run every
-scenario at concurrency 1 and 16 with the asyncio load generator (bench/loadgen.py); measure the
-floors in the same run (a static file, a constant JSON view through the whole middleware stack, the
-bare SQL of each endpoint's main query with EXPLAIN ANALYZE); count the queries of each endpoint
+scenario at concurrency 1 and 16 with Debian's wrk (bench/wrkload.py; the asyncio generator
+bench/loadgen.py without wrk, and always for the scenarios that need a new dossier per request);
+measure the floors in the same run (a static file, a constant JSON view through the whole middleware
+stack — with both generators, to show what the generator itself costs —, the bare SQL of each
+endpoint's main query with EXPLAIN ANALYZE); count the queries of each endpoint
 in-process; time the reminder scan in-process; print one table and write
 `bench/results/<date>[-quick|-smoke].json` (+ `.md`). Every process it starts is stopped at the end,
 on error and on Ctrl+C. Method and caveats: docs/performance.md.
@@ -38,7 +40,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench import loadgen  # noqa: E402
+from bench import loadgen, wrkload  # noqa: E402
 
 BENCH_SECRET = "bench-only-secret-key-not-for-production-" + "b" * 24  # noqa: S105 - throw-away bench databases
 SEARCH_FOLDED = "dang ky khai sinh"
@@ -106,6 +108,13 @@ MIX = (
     ("stats_api", 2),
     ("create_dossier", 1),
 )
+# Scenarios that need a fresh dossier (or feed the pool of dossiers) per request: the asyncio
+# generator, whose callbacks can; wrk replays a file of requests drawn before the run.
+ASYNCIO_ONLY = ("create_dossier", "transition_assign")
+# Requests drawn per scenario into wrk's file (random lookups, random procedure pages…).
+WRK_LINES = 2000
+# wrk and the asyncio generator "agree" on a floor when their req/s differ by at most this share.
+GENERATOR_AGREEMENT = 0.10
 
 
 def log(message=""):
@@ -177,6 +186,9 @@ class Bench:
         self.sql_runs = defaults["sql_runs"]
         self.concurrencies = [int(c) for c in args.concurrency.split(",")]
         self.workers = args.workers or defaults.get("workers") or 2 * (os.cpu_count() or 1) + 1
+        if args.generator == "wrk" and not wrkload.available():
+            raise BenchError("--generator wrk: wrk is not installed (Debian: apt-get install wrk)")
+        self.generator = "asyncio" if args.generator == "asyncio" or not wrkload.available() else "wrk"
         self.database_url = args.database_url
         parsed = urllib.parse.urlsplit(self.database_url)
         self.db_name = parsed.path.lstrip("/")
@@ -214,6 +226,10 @@ class Bench:
             # Plain HTTP on the loopback, no TLS proxy in front: production's redirect to HTTPS
             # (on by default with DEBUG off) would answer every request with a 301.
             SECURE_SSL_REDIRECT="0",
+            # wrk sends every request from 127.0.0.1 with an X-Forwarded-For from a pool of citizens'
+            # addresses (bench/wrk.lua); the asyncio generator sends none and binds one address per
+            # virtual user: either way the lookup throttle sees many clients, as in production.
+            TRUSTED_PROXY_COUNT="1",
             PYTHONPATH=str(ROOT) + os.pathsep + env.get("PYTHONPATH", ""),
             PYTHONUNBUFFERED="1",
         )
@@ -562,14 +578,33 @@ class Bench:
         scenarios["mixed"] = (mixed, created)
         return scenarios
 
-    def run_http(self, name, make, on_response, concurrency, warmup=None):
+    def run_http(self, name, make, on_response, concurrency, warmup=None, generator=None):
+        generator = generator or self.generator
+        warmup = self.warmup if warmup is None else warmup
+        if generator == "wrk" and name not in ASYNCIO_ONLY:
+            requests = []
+            for _ in range(WRK_LINES if name != "static_file" else 1):
+                request = make(0)
+                if request is None:
+                    break
+                request.tag = name
+                requests.append(request)
+            return wrkload.run(
+                self.host,
+                self.port,
+                requests,
+                concurrency=concurrency,
+                duration=self.duration,
+                warmup=warmup,
+                forwarded_for=True,
+            )
         result = loadgen.run(
             self.host,
             self.port,
             make,
             concurrency=concurrency,
             duration=self.duration,
-            warmup=self.warmup if warmup is None else warmup,
+            warmup=warmup,
             on_response=on_response,
         )
         return result
@@ -591,13 +626,29 @@ class Bench:
             "static_file": lambda vu: loadgen.Request("GET", STATIC),
             "constant_json": lambda vu: loadgen.Request("GET", "/bench/floor.json", {"Accept": "application/json"}),
         }
+        agreement = {}
         for name, make in floors.items():
             for concurrency in self.concurrencies:
                 result = self.run_http(name, make, None, concurrency)
                 key = f"{name}@c{concurrency}"
                 self.floors[key] = result.summary(concurrency, 0)
                 self._record_detail(key, result)
-                log(f"  {key:<34} {_fmt_summary(self.floors[key])}")
+                log(f"  {key:<34} {_fmt_summary(self.floors[key])}   [{self.generator}]")
+                if self.generator != "wrk":
+                    continue
+                # The same floor with the asyncio generator: what a Python client takes from the server.
+                other = self.run_http(name, make, None, concurrency, generator="asyncio").summary(concurrency, 0)
+                wrk_rps, asyncio_rps = self.floors[key]["rps"], other["rps"]
+                share = round(asyncio_rps / wrk_rps, 3) if wrk_rps else None
+                agreement[key] = {
+                    "wrk": self.floors[key],
+                    "asyncio": other,
+                    "asyncio_share_of_wrk_rps": share,
+                    "agree_within_10_percent": share is not None and abs(1 - share) <= GENERATOR_AGREEMENT,
+                }
+                log(f"  {key:<34} {_fmt_summary(other, short=True)}   [asyncio: {share} × wrk's req/s]")
+        if agreement:
+            self.details["generators"] = agreement
 
     def run_scenarios(self):
         scenarios = self.requests()
@@ -815,7 +866,11 @@ class Bench:
             "python": platform.python_version(),
             "platform": platform.platform(),
             "gunicorn_workers": self.workers,
-            "load_generator": "bench/loadgen.py (asyncio, same machine)",
+            "load_generator": (
+                f"{wrkload.version()} (bench/wrkload.py; asyncio bench/loadgen.py for {', '.join(ASYNCIO_ONLY)})"
+                if self.generator == "wrk"
+                else "bench/loadgen.py (asyncio, same machine)"
+            ),
         }
         with contextlib.suppress(Exception):
             import django
@@ -1085,6 +1140,12 @@ def parse_args(argv):
         "--dvcqg-down",
         action="store_true",
         help="sync with the national portal on, the portal unreachable (the transition scenario's portal-down variant)",
+    )
+    parser.add_argument(
+        "--generator",
+        choices=("auto", "wrk", "asyncio"),
+        default="auto",
+        help="load generator: wrk (Debian's, when installed: auto) or the asyncio one (bench/loadgen.py)",
     )
     parser.add_argument("--seed", type=int, default=1, help="random seed of the data and the load (default 1)")
     parser.add_argument("--results-dir", help="folder for the results (default bench/results)")
