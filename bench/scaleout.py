@@ -557,7 +557,7 @@ backend app
         time.sleep(1.5)  # the replica's backends publish their table statistics within a second
         scans_after = self.replica_stat_scans() if self.replica_running else None
         created_db = self.dossiers_after(before_pk)
-        phase = self.judge(name, result, created_db, interrupted_allowed=name == "app_killed")
+        phase = self.judge(result, created_db, interrupted_allowed=name == "app_killed")
         phase["event"] = event
         phase["replica_stat_scans"] = (
             None if scans_before is None or scans_after is None else scans_after - scans_before
@@ -567,7 +567,9 @@ backend app
         log(_phase_line(name, phase))
         return phase
 
-    def judge(self, name, result, created_db, interrupted_allowed):
+    @staticmethod
+    def judge(result, created_db, interrupted_allowed):
+        """A phase's figures and verdicts from wrk's counts and the rows the database gained."""
         by_tag = {}
         unexpected = {}
         interrupted = 0

@@ -1,7 +1,7 @@
 -- Requests for Debian's wrk, read from a file written by bench/wrkload.py (one request a line:
 -- tag TAB method TAB path TAB headers TAB body; headers "Name: value" separated by \31, the body
--- with \n written as \\n). Each thread walks the file from its own random start, so the mix of
--- the file is the mix of the load.
+-- with backslash, line feed, CR and tab escaped as \\, \n, \r, \t). Each thread walks the file
+-- from its own random start, so the mix of the file is the mix of the load.
 --
 -- wrk runs one connection per thread here (bench/wrkload.py passes -t = -c): a thread's response
 -- is then always the answer to its last request, which lets this script count statuses per tag
@@ -61,7 +61,7 @@ function init(args)
          end
          local body = fields[5]
          if body and #body > 0 then
-            body = string.gsub(body, "\\n", "\n")
+            body = string.gsub(body, "\\(.)", { n = "\n", r = "\r", t = "\t", ["\\"] = "\\" })
          else
             body = nil
          end
