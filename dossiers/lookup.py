@@ -324,6 +324,10 @@ def _page_dates(result):
     ]
 
 
+# The lobby kiosk (kiosk/) lists the same dates.
+page_dates = _page_dates
+
+
 def _private(response):
     # The PIN travels in the URL (the receipt's QR): keep it out of caches, referrers and indexes.
     response["Referrer-Policy"] = "no-referrer"

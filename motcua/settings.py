@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "ratings",
     "interop",
     "signing",
+    "kiosk",
 ]
 # The constant-JSON floor of the benchmark (bench/floor_views.py): only bench/settings.py turns it on.
 BENCH_FLOOR = False

@@ -31,6 +31,7 @@ urlpatterns = [
     path("sandbox/csc/", include("signing.sandbox")),
     path("", include("notifications.urls")),
     path("", include("interop.urls")),
+    path("kiosk/", include("kiosk.urls")),
 ]
 
 # The national portal's sandbox (docs/national-portal.md): only when DVCQG_SANDBOX is on.
