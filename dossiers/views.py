@@ -432,6 +432,7 @@ def action_forms(request, dossier, names, *, errors=None, failed=None):
             "name": name,
             "label": spec.label,
             "danger": spec.danger,
+            "signed": spec.signed,
             "needs_comment": spec.needs_comment,
             "params": spec.params,
             "url": reverse("dossiers:act", args=[dossier.code, name]),

@@ -1158,6 +1158,8 @@ ACTIONS = {
             params=("result",),
             print_label="Sửa đổi, đính chính kết quả giải quyết",
             confirmation=gettext_lazy("The corrected result of dossier %(code)s is issued."),
+            # The corrected result is signed as a new document replacing the first (docs/signing.md).
+            signed=True,
             notice="citizen.result_ready",
             citizen=(({}, gettext_lazy("Your result was corrected. Please collect it at %(agency)s.")),),
             citizen_agency="returning",

@@ -33,7 +33,7 @@ class DossierResultView(APIView):
     )
     def get(self, request, code):
         dossier = visible_dossier(Dossier.objects.visible_to(request.user), code)
-        document = ResultDocument.objects.filter(dossier=dossier).exclude(sha256="").first()
+        document = ResultDocument.objects.current_signed(dossier)
         if document is None:
             raise NotFound("This dossier has no signed result yet.")
         return pdf_response(signed_bytes(document), file_name(document))

@@ -1,7 +1,9 @@
 """A dossier's result document: its number in the agency's register, and its PDF before signing.
 
 The document is made when the specialist proposes the result (or uploads their own PDF) and gets
-the next number of the competent agency's register of issued documents for that year. Its PDF is
+the next number of the competent agency's register of issued documents for that year. A corrected
+result (`correct_result`, Art. 23.1) is a new document from the template, with the next number,
+that replaces the signed one (`correction_document`). Its PDF is
 either the procedure's template (signing.ResultTemplate, edited in the admin) filled from the
 dossier — rendered at signing time, so it carries the signer and the date — or the specialist's
 uploaded PDF (checked like every attachment: dossiers.attachments.validate_upload).
@@ -40,8 +42,8 @@ def next_number(agency, year, symbol):
 
 
 def ensure_document(dossier, now=None):
-    """The dossier's result document, made (with its number) when it has none."""
-    existing = ResultDocument.objects.filter(dossier=dossier).first()
+    """The dossier's result document in force, made (with its number) when it has none."""
+    existing = ResultDocument.objects.current(dossier)
     if existing is not None:
         return existing
     now = now or timezone.now()
@@ -49,7 +51,24 @@ def ensure_document(dossier, now=None):
     with transaction.atomic():
         number = next_number(dossier.competent_agency, timezone.localdate(now).year, template.symbol)
         document, _created = ResultDocument.objects.get_or_create(
-            dossier=dossier, defaults={"agency": dossier.competent_agency, "number": number}
+            dossier=dossier, replaces=None, defaults={"agency": dossier.competent_agency, "number": number}
+        )
+    return document
+
+
+def correction_document(dossier, now=None):
+    """The document that will carry the corrected result (Art. 23.1): a new document with the next
+    number of the register, replacing the signed one in force. A correction whose signature failed
+    is reused (no second number); a dossier without a signed result gets its first document."""
+    current = ResultDocument.objects.current(dossier)
+    if current is None or not current.is_signed:
+        return ensure_document(dossier, now)
+    now = now or timezone.now()
+    template = ResultTemplate.for_procedure(dossier.procedure_id)
+    with transaction.atomic():
+        number = next_number(current.agency, timezone.localdate(now).year, template.symbol)
+        document, _created = ResultDocument.objects.get_or_create(
+            replaces=current, defaults={"dossier": dossier, "agency": current.agency, "number": number}
         )
     return document
 
@@ -90,6 +109,7 @@ def template_context(document, signer_name, signer_title, moment, decision=None)
         "date": fmt_dateline(moment),
         "signer_name": signer_name,
         "signer_title": signer_title,
+        "replaces_number": document.replaces.number if document.replaces_id else "",
     }
 
 

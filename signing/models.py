@@ -6,7 +6,8 @@
 * `IssuedRegister` — the agency's register of issued documents: the last number of each year.
 * `ResultDocument` — a dossier's result document: its number, its source (the template or the
   specialist's PDF), the signed file and its SHA-256 (also in the approval's event, so in the
-  dossier's hash chain), the signer, the verification code, how it was handed over.
+  dossier's hash chain), the signer, the verification code, how it was handed over. A corrected
+  result (Art. 23.1) is a further document of the dossier that `replaces` the signed one.
 * `SignerProfile` — a leader's title on the signature block and their account at the remote
   signing service.
 * `Digitisation` — the desk marked the dossier's paper documents as scanned (Circular 01/2023).
@@ -127,16 +128,42 @@ class ResultForm(models.TextChoices):
     BOTH = "both", _("On paper and electronically")
 
 
+class ResultDocumentQuerySet(models.QuerySet):
+    def of(self, dossier):
+        """The dossier's result documents, the current one first: a correction comes after (and
+        replaces) the document it corrects, so the newest is the one in force."""
+        return self.filter(dossier_id=dossier.pk if hasattr(dossier, "pk") else dossier).order_by("-pk")
+
+    def current(self, dossier):
+        """The dossier's result document in force (a correction being prepared included), or None."""
+        return self.of(dossier).first()
+
+    def current_signed(self, dossier):
+        """The dossier's newest signed result document, or None."""
+        return self.of(dossier).exclude(sha256="").first()
+
+
 class ResultDocument(models.Model):
     class Source(models.TextChoices):
         TEMPLATE = "template", _("Generated from the procedure's template")
         UPLOAD = "upload", _("Uploaded by the specialist")
 
-    dossier = models.OneToOneField(
-        Dossier, verbose_name=_("dossier"), on_delete=models.PROTECT, related_name="result_document"
+    dossier = models.ForeignKey(
+        Dossier, verbose_name=_("dossier"), on_delete=models.PROTECT, related_name="result_documents"
     )
     agency = models.ForeignKey(Agency, verbose_name=_("issuing agency"), on_delete=models.PROTECT, related_name="+")
     number = models.CharField(_("document number"), max_length=64, unique=True)
+    # A corrected result (Art. 23.1, `correct_result`) is a new document with its own number that
+    # replaces the signed one; the replaced one stays verifiable and says it was replaced.
+    replaces = models.OneToOneField(
+        "self",
+        verbose_name=_("replaces"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="replacement",
+        editable=False,
+    )
     source = models.CharField(_("source"), max_length=10, choices=Source.choices, default=Source.TEMPLATE)
     uploaded_file = models.FileField(_("uploaded PDF"), upload_to=upload_path, blank=True)
     uploaded_name = models.CharField(_("uploaded file name"), max_length=255, blank=True)
@@ -167,10 +194,18 @@ class ResultDocument(models.Model):
     delivered_at = models.DateTimeField(_("handed over at"), null=True, blank=True, editable=False)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
+    objects = ResultDocumentQuerySet.as_manager()
+
     class Meta:
         verbose_name = _("result document")
         verbose_name_plural = _("result documents")
         indexes = [models.Index(fields=["agency", "delivered_at"], name="result_delivered_idx")]
+        constraints = [
+            # One first document per dossier; each correction replaces exactly one: a chain.
+            models.UniqueConstraint(
+                fields=["dossier"], condition=Q(replaces__isnull=True), name="result_document_first_per_dossier"
+            )
+        ]
 
     def __str__(self):
         return self.number

@@ -7,6 +7,10 @@ transaction, then stores it inside that transaction; the event of the approval c
 file's SHA-256, so it is in the dossier's hash chain. A failed signature is audited
 (`AuditEntry` kind `signing_failed`) and leaves the dossier as it was.
 
+The leader's correction of a wrong result (`correct_result`, Art. 23.1) is signed the same way:
+a new document with the next number, "replacing" the signed one, whose verification page then
+names its replacement.
+
 `on_dossier_event` (a `dossiers.signals.dossier_transition` receiver) gives a proposed result its
 document and number, and records how the result was handed over (on paper, electronically, both).
 """
@@ -33,6 +37,8 @@ from .models import ResultDocument, ResultTemplate, SignerProfile
 logger = logging.getLogger(__name__)
 
 LINK_SALT = "signing.result-link"
+# The leader's correction of a wrong result (Art. 23.1): signed like the approval, as a new document.
+CORRECTION = "correct_result"
 
 
 @dataclass
@@ -86,9 +92,13 @@ class Sealer:
 
         if action.name not in available_actions(actor, dossier, now):
             return None  # dossier_act refuses it with its usual message
-        document = documents.ensure_document(dossier, now)
-        if document.is_signed:
-            raise sealing.SealError(_("This result is already signed."))
+        correction = action.name == CORRECTION
+        if correction:  # the corrected result is a new document replacing the signed one
+            document = documents.correction_document(dossier, now)
+        else:
+            document = documents.ensure_document(dossier, now)
+            if document.is_signed:
+                raise sealing.SealError(_("This result is already signed."))
         agency = document.agency
         profile, name, title = signer_identity(actor, agency)
         decision = str(params.get("result") or dossier.result_summary or "")
@@ -105,7 +115,7 @@ class Sealer:
                 url=verification_url(document),
                 lines=pades.block_lines(name, title, timezone.now(), document.verification_code),
                 signer_name=name,
-                reason=f"Phê duyệt kết quả hồ sơ {dossier.code}",
+                reason=f"{'Đính chính' if correction else 'Phê duyệt'} kết quả hồ sơ {dossier.code}",
                 location=agency.name,
             )
         except backends.SigningError as exc:
@@ -156,13 +166,18 @@ class Sealer:
             sha256=seal.sha256,
             backend=seal.backend,
         )
-        return {
+        data = {
             "result_document": document.number,
             "result_sha256": seal.sha256,
             "verification_code": document.verification_code,
             "signed_by": seal.signer_name,
             "signing_backend": seal.backend,
         }
+        if document.replaces_id:
+            data["replaces_document"] = ResultDocument.objects.values_list("number", flat=True).get(
+                pk=document.replaces_id
+            )
+        return data
 
     def discard(self, seal):
         default_storage.delete(seal.file_name)
@@ -173,10 +188,7 @@ class Sealer:
         if not settings.RESULT_SIGNING_BACKEND or dossier.status not in (Status.RESULT_READY, Status.RETURNED):
             return links
         document = (
-            ResultDocument.objects.filter(dossier_id=dossier.pk)
-            .exclude(sha256="")
-            .only("pk", "verification_code", "dossier_id")
-            .first()
+            ResultDocument.objects.of(dossier).exclude(sha256="").only("pk", "verification_code", "dossier_id").first()
         )
         if document is None:
             return links
@@ -215,7 +227,7 @@ def on_dossier_event(sender, *, dossier, event, **kwargs):
         documents.ensure_document(dossier, event.created_at)
     elif event.action == "return_result":
         form = (event.data or {}).get("result_form") or "paper"
-        document = ResultDocument.objects.filter(dossier=dossier).first()
+        document = ResultDocument.objects.current(dossier)
         electronic = form in ("electronic", "both")
         if electronic and (document is None or not document.is_signed):
             raise WorkflowConflict(_("This dossier has no signed electronic result: hand the result over on paper."))

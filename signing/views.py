@@ -16,7 +16,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.http import FileResponse, Http404
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -91,13 +91,21 @@ def verify(request, code):
     document = (
         ResultDocument.objects.filter(verification_code=code)
         .exclude(sha256="")
-        .select_related("dossier", "dossier__procedure", "agency")
+        .select_related("dossier", "dossier__procedure", "agency", "replacement")
         .first()
     )
     if document is None:
         return render(request, "signing/verify.html", {"code": code, "not_found": True}, status=404)
     attempt.succeeded()
-    context = {"code": code, "document": document, "dossier": document.dossier, "check": check_document(document)}
+    replacement = getattr(document, "replacement", None)
+    context = {
+        "code": code,
+        "document": document,
+        "dossier": document.dossier,
+        "check": check_document(document),
+        # A signed correction replaced this document (Art. 23.1): the holder is told where it is.
+        "replaced_by": replacement if replacement is not None and replacement.is_signed else None,
+    }
     upload_error = None
     if request.method == "POST":
         uploaded = request.FILES.get("file")
@@ -140,7 +148,7 @@ def download(request, token):
 @officer_required
 def result_pdf(request, code):
     dossier = visible_dossier(request, code)
-    document = ResultDocument.objects.filter(dossier=dossier).exclude(sha256="").first()
+    document = ResultDocument.objects.current_signed(dossier)
     if document is None:
         raise Http404(_("This dossier has no signed result yet."))
     return pdf_response(signed_bytes(document), file_name(document))
@@ -151,7 +159,9 @@ def result_pdf(request, code):
 def preview_pdf(request, code):
     """The result as it will be signed (without the signature), for the leader and the specialist."""
     dossier = visible_dossier(request, code)
-    document = get_object_or_404(ResultDocument, dossier=dossier)
+    document = ResultDocument.objects.current(dossier)
+    if document is None:
+        raise Http404(_("This dossier has no result document yet."))
     profile, name, title = services.signer_identity(request.user, document.agency)
     data, _page, _box = documents.render_unsigned(document, signer_name=name, signer_title=title, moment=timezone.now())
     return pdf_response(data, f"du-thao-{dossier.code}.pdf", inline=True)

@@ -14,7 +14,7 @@ register = template.Library()
 def result_panel(context, dossier, approval=False):
     """The result document of `dossier`: number, signed or not, preview / download, upload."""
     user = context["request"].user
-    document = ResultDocument.objects.filter(dossier=dossier).first()
+    document = ResultDocument.objects.current(dossier)
     return {
         "dossier": dossier,
         "document": document,
