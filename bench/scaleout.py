@@ -55,8 +55,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench import loadgen, wrkload  # noqa: E402
 from bench import run as bench_run  # noqa: E402
-from bench import wrkload  # noqa: E402
 from bench.run import BenchError, free_port, log  # noqa: E402
 
 HBA_MARKER = "# motcua-scaleout: replication on loopback for the scale-out drill (removed at its end)"
@@ -605,6 +605,18 @@ backend app
             "by_tag": by_tag,
         }
 
+    def measure_floors(self):
+        """The constant-JSON floor (bench/floor_views.py) with wrk, through HAProxy and straight to
+        one instance: what this machine serves at that moment, to read the phases against."""
+        floor = loadgen.Request("GET", "/bench/floor.json", {"Accept": "application/json"}, tag="constant_json")
+        seconds = min(5.0, self.phase_seconds)
+        floors = {}
+        for name in ("haproxy", "app1"):
+            result = wrkload.run("127.0.0.1", self.ports[name], [floor], concurrency=self.concurrency, duration=seconds)
+            floors[f"constant_json_via_{name}"] = result.summary(self.concurrency)
+            log(f"  floor constant JSON via {name:<8} {result.rps:8.1f} req/s, p50 {result.p50_ms} ms")
+        self.report["floors"] = floors
+
     # -- the events -----------------------------------------------------------------------------
 
     def kill_app2(self):
@@ -702,6 +714,7 @@ backend app
             duration=min(5.0, self.phase_seconds),
             forwarded_for=True,
         )
+        self.measure_floors()
         self.run_phase("steady", requests)
         self.run_phase("app_killed", requests, self.kill_app2)
         self.restart_app2()
@@ -777,6 +790,8 @@ backend app
                 lines.append(f"{'':<16} event: {phase['event']}")
             for key, count in phase["unexpected"].items():
                 lines.append(f"{'':<16} unexpected: {key} × {count}")
+        for key, floor in self.report.get("floors", {}).items():
+            lines.append(f"floor {key}: {floor['rps']} req/s, p50 {floor['p50_ms']} ms, {floor['errors']} errors")
         lines.append("checks: " + ", ".join(f"{k} {'ok' if v else 'FAILED'}" for k, v in self.report["checks"].items()))
         lines.append("PASSED" if self.report["passed"] else "FAILED")
         return "\n".join(lines)
@@ -800,6 +815,10 @@ backend app
                 f"{p['created_acknowledged']} | {p['created_in_database']} | {p['lost_writes']} | "
                 f"{_md(p['replica_stat_scans'])} | {_md(p['replication_lag_max_s'])} |"
             )
+        floors = self.report.get("floors", {})
+        lines += [""] + [
+            f"Floor {key} (c{f['concurrency']}): {f['rps']} req/s, p50 {f['p50_ms']} ms." for key, f in floors.items()
+        ]
         lines += [
             "",
             "Checks: " + ", ".join(f"{k}: {'ok' if v else 'FAILED'}" for k, v in self.report["checks"].items()),
