@@ -13,7 +13,7 @@ from dossiers.sealing import SealError
 from signing.models import ResultDocument
 from tests.factories import api_token
 
-from .test_signing import pyhanko_status, signed_file
+from .test_signing import pyhanko_status
 
 
 def returned_with_reported_error(office, result_form="both"):
