@@ -2,10 +2,13 @@
 with one tap and confirms on the signing service's "phone" (the project's CSC sandbox, auto-confirm
 off), the citizen downloads the signed result from the lookup with code + PIN, and the QR code
 printed on that PDF (rendered with pdftoppm, decoded with zbarimg) opens the verification page,
-which says the signature and the document are intact. axe-core checks the approval screen with
-its signing UI and the verification page. Pages are seen in the site's language (Vietnamese)."""
+which says the signature and the document are intact. A result replaced by a signed correction
+(Art. 23.1) says so on its verification page and links to the correction. axe-core checks the
+approval screen with its signing UI and both verification pages. Pages are seen in the site's
+language (Vietnamese)."""
 
 import subprocess
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from django.utils import translation
@@ -142,3 +145,34 @@ def test_leader_signs_citizen_downloads_and_the_qr_verifies(signing_site, contex
     assert_fits_width(citizen)
     screenshot(citizen, "verification-phone", full_page=True)
     no_serious_violations(citizen, axe_source, "verification page (phone)")
+
+
+def test_a_replaced_result_says_so_and_leads_to_the_correction(signing_site, contexts, axe_source, settings):
+    site = signing_site
+    settings.SIGNING_SANDBOX_AUTO_CONFIRM_SECONDS = 0.3  # the "phone" confirms by itself here
+    dossier, _pin = awaiting_approval(site)
+
+    def act(actor, action, **params):
+        # pyHanko signs with asyncio.run(), which cannot run inside Playwright's event loop (this thread).
+        with ThreadPoolExecutor(1) as pool:
+            pool.submit(dossier_act, dossier=dossier, actor=actor, action=action, **params).result()
+
+    act(site.leader, "approve")
+    first = ResultDocument.objects.get(dossier=dossier)
+    act(site.reception, "report_result_error", comment="Sai ngày sinh")
+    act(site.leader, "correct_result", result="Cấp Giấy khai sinh (đính chính)")
+    correction = ResultDocument.objects.current(dossier)
+    assert correction.replaces == first and correction.is_signed
+
+    page = contexts.new(phone=True, language=None).new_page()
+    page.goto(f"/xac-thuc/{first.verification_code}")
+    notice = page.locator("#verify-replaced")
+    assert correction.number in notice.inner_text()
+    assert_fits_width(page)
+    screenshot(page, "verification-replaced-phone", full_page=True)
+    no_serious_violations(page, axe_source, "verification page of a replaced result (phone)")
+    with page.expect_navigation():
+        notice.locator("a").click()
+    assert page.url.endswith(f"/xac-thuc/{correction.verification_code}")
+    assert vi("Valid: the signature and the document are intact.") in page.locator("#verify-result").inner_text()
+    assert page.locator("#verify-replaced").count() == 0
