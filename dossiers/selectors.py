@@ -28,7 +28,16 @@ from procedures import deadlines
 from procedures.models import Role
 
 from . import policy, workflow
-from .models import OPEN_STATUSES, RUNNING_STATUSES, Dossier, Stage, Status, participation_q, scope_q
+from .models import (
+    OPEN_STATUSES,
+    RUNNING_STATUSES,
+    Consultation,
+    Dossier,
+    Stage,
+    Status,
+    participation_q,
+    scope_q,
+)
 
 QUEUES = ("waiting", "mine", "due_soon", "overdue", "supplement")
 DEFAULT_QUEUE = "waiting"
@@ -304,6 +313,27 @@ def approvals(user):
     # The agency holding the approval step (the competent one, or a department a step was handed to).
     queryset = base.filter(condition, handling_agency_id__in=agency_ids)
     return with_arms(queryset, column_arms(condition, [("handling", agency_ids)]), loader=base)
+
+
+# The consultations page lists at most this many answered requests (newest first).
+ANSWERED_CONSULTATIONS = 25
+
+
+def consultations_for(user, *, answered=False):
+    """The requests for an opinion or a financial obligation's notice addressed to the agencies
+    where `user` is a specialist or a leader (the ones who answer), on dossiers they see: open
+    ones by deadline, or the latest answered ones (`ANSWERED_CONSULTATIONS`)."""
+    agency_ids = sorted(
+        {agency_id for role, agency_id in permissions.user_roles(user) if role in (Role.SPECIALIST, Role.LEADER)}
+    )
+    if not agency_ids:
+        return Consultation.objects.none()
+    queryset = Consultation.objects.filter(
+        agency_id__in=agency_ids, dossier__in=Dossier.objects.visible_to(user).values("pk")
+    ).select_related("dossier", "dossier__procedure", "agency", "requesting_agency", "answered_by")
+    if answered:
+        return queryset.filter(answered_at__isnull=False).order_by("-answered_at", "-pk")[:ANSWERED_CONSULTATIONS]
+    return queryset.filter(answered_at__isnull=True).order_by("due_at", "pk")
 
 
 def queue_counts(user, now=None, cap=99):

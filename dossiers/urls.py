@@ -15,6 +15,7 @@ urlpatterns = [
     path("can-bo/tiep-nhan/", views.receive, name="receive"),
     path("can-bo/thu-tuc-goi-y/", views.procedure_suggest, name="procedure_suggest"),
     path("can-bo/phe-duyet/", views.approvals, name="approvals"),
+    path("can-bo/xin-y-kien/", views.consultations, name="consultations"),
     path("can-bo/ho-so/<str:code>/", views.detail, name="detail"),
     path("can-bo/ho-so/<str:code>/bien-nhan/", views.receipt, name="receipt"),
     path("can-bo/ho-so/<str:code>/hanh-dong/<slug:action>/", views.act, name="act"),

@@ -28,9 +28,9 @@ from procedures.deadlines import compute_due_at
 from procedures.models import Agency, Procedure, Role
 from procedures.search import QueryTooLong, search_procedures
 
-from . import attachments, pdf, selectors, workflow
+from . import attachments, pdf, periods, selectors, workflow
 from .forms import ProcedurePickForm, QueueForm, ReceptionForm
-from .models import Attachment, Channel, Dossier, Stage, Status
+from .models import Attachment, Channel, Consultation, Dossier, Stage, Status
 from .services import (
     ActionInputError,
     WorkflowConflict,
@@ -54,7 +54,26 @@ QUEUE_LABELS = {
     "supplement": gettext_lazy("Awaiting supplement"),
 }
 # The inputs each action parameter reads from the POST body.
-ACTION_PARAMS = ("assignee", "missing_documents", "result", "new_due_at", "collected_by", "method", "documents")
+ACTION_PARAMS = (
+    "assignee",
+    "missing_documents",
+    "result",
+    "new_due_at",
+    "collected_by",
+    "method",
+    "result_form",
+    "documents",
+    # Inter-agency routing (docs/workflow.md): consult, answer_consultation, request_obligation,
+    # record_obligation.
+    "agencies",
+    "days",
+    "consultation",
+    "tax_agency",
+    "amount",
+    "notice_number",
+)
+# Parameters sent as several values (checkboxes, a multiple select).
+LIST_PARAMS = ("documents", "agencies")
 
 
 def forbidden(request, message=None):
@@ -90,6 +109,8 @@ def workspace_context(request, **extra):
     return {
         "is_reception": Role.RECEPTION in roles,
         "is_leader": Role.LEADER in roles,
+        # Specialists and leaders answer other agencies' requests for an opinion.
+        "may_answer": bool(roles & {Role.SPECIALIST, Role.LEADER}),
         "may_see_stats": request.user.is_superuser or bool(roles & {Role.LEADER, Role.SUPERVISOR}),
         **extra,
     }
@@ -156,6 +177,21 @@ def workspace(request):
         is_later_page=bool(data["after"]),
     )
     return render(request, "dossiers/workspace.html", context)
+
+
+@require_safe
+@officer_required
+def consultations(request):
+    """Requests of other agencies for our opinion (or the tax office's notice) on their dossiers:
+    the open ones by deadline, overdue flagged, then the latest answered (inter-agency routing)."""
+    now = timezone.now()
+    waiting = list(selectors.consultations_for(request.user)[:100])
+    for consultation in waiting:
+        consultation.overdue_now = consultation.due_at < now
+    context = workspace_context(
+        request, waiting=waiting, answered=list(selectors.consultations_for(request.user, answered=True))
+    )
+    return render(request, "dossiers/consultations.html", context)
 
 
 # The search shows at most this many dossiers (newest first); the officer types more to narrow it.
@@ -411,20 +447,51 @@ def receipt(request, code):
 
 
 def specialists_of(dossier):
+    """The specialists of the agency holding the dossier's step (the competent agency, or the
+    department a step was handed to): the ones `workflow.resolve_assignee` accepts."""
     User = get_user_model()
+    agency_id = dossier.handling_agency_id or dossier.competent_agency_id
     return list(
-        User.objects.filter(
-            is_active=True, memberships__role=Role.SPECIALIST, memberships__agency_id=dossier.competent_agency_id
-        )
+        User.objects.filter(is_active=True, memberships__role=Role.SPECIALIST, memberships__agency_id=agency_id)
         .distinct()
         .order_by("first_name", "username")
     )
 
 
+def partner_agencies(dossier):
+    """The agencies an officer may consult or ask for the financial obligation's notice: every
+    active agency but the one holding the dossier, departments first."""
+    holder = dossier.handling_agency_id or dossier.competent_agency_id
+    return list(
+        Agency.objects.active().exclude(pk=holder).order_by("level", "name").only("pk", "code", "name", "level")
+    )
+
+
+def open_requests(user, dossier, kind):
+    """The open consultations of `kind` on `dossier` addressed to one of the user's agencies (the
+    ones `answer_consultation` / `record_obligation` may answer), oldest deadline first."""
+    agency_ids = sorted({agency_id for _role, agency_id in permissions.user_roles(user)})
+    return list(
+        workflow.open_consultations(dossier, kind, agency_ids)
+        .select_related("agency", "requesting_agency")
+        .order_by("due_at", "pk")
+    )
+
+
+def handover_target(dossier):
+    """{agency, step} of the step a hand-over would give the dossier to, or None."""
+    step = workflow.crossing(dossier)
+    if step is None:
+        return None
+    index, agency_id = step
+    agency = Agency.objects.filter(pk=agency_id).only("name").first()
+    return {"agency": agency.name if agency else "", "step": periods.workflow_steps(dossier)[index]["name"]}
+
+
 def action_forms(request, dossier, names, *, errors=None, failed=None):
     """The actions as the templates render them: spec, inputs and, after a failed POST, the
     submitted values and the errors of the action that failed."""
-    specialists = None
+    specialists = partners = None
     rendered = []
     for name in names:
         spec = workflow.ACTIONS[name]
@@ -434,6 +501,7 @@ def action_forms(request, dossier, names, *, errors=None, failed=None):
             "danger": spec.danger,
             "signed": spec.signed,
             "needs_comment": spec.needs_comment,
+            "comment_label": spec.comment_label,
             "params": spec.params,
             "url": reverse("dossiers:act", args=[dossier.code, name]),
             "errors": {},
@@ -443,10 +511,24 @@ def action_forms(request, dossier, names, *, errors=None, failed=None):
             if specialists is None:
                 specialists = specialists_of(dossier)
             item["specialists"] = specialists
+        if "agencies" in spec.params or "tax_agency" in spec.params:
+            if partners is None:
+                partners = partner_agencies(dossier)
+            item["agencies"] = partners
+        if "consultation" in spec.params:
+            kind = Consultation.Kind.OBLIGATION if name == "record_obligation" else Consultation.Kind.OPINION
+            item["requests"] = open_requests(request.user, dossier, kind)
+        if "days" in spec.params:
+            item["max_days"] = workflow.CONSULTATION_MAX_DAYS
+            # A consultation names its period; the tax office's notice has a default one.
+            item["default_days"] = "" if "agencies" in spec.params else workflow.OBLIGATION_NOTICE_DAYS
+        if name == "hand_over":
+            item["handover_to"] = handover_target(dossier)
         if name == failed:
             item["errors"] = errors or {}
             item["values"] = {key: request.POST.get(key, "") for key in ("comment", *ACTION_PARAMS)}
-            item["values"]["documents"] = request.POST.getlist("documents")
+            for key in LIST_PARAMS:
+                item["values"][key] = request.POST.getlist(key)
         if "documents" in spec.params:
             ticked = set(item["values"].get("documents") or ())
             item["documents"] = [
@@ -483,6 +565,41 @@ def decorate_events(events):
     return events
 
 
+def interagency_context(request, dossier, events, now):
+    """The dossier page's inter-agency panel (docs/workflow.md "Inter-agency dossiers"): the step
+    and agency holding the dossier, its hand-overs (giver → receiver, from the events), the
+    consultations with their questions, deadlines and answers, and whether the officer's agency
+    only follows the dossier (it handed it on, or was consulted) without a step to take."""
+    steps = periods.workflow_steps(dossier)
+    index = periods.current_step_index(dossier)
+    step = steps[index] if index is not None and index < len(steps) else None
+    consultations = list(
+        dossier.consultations.select_related("agency", "requesting_agency", "answered_by").order_by(
+            "requested_at", "pk"
+        )
+    )
+    for consultation in consultations:
+        consultation.overdue_now = consultation.answered_at is None and consultation.due_at < now
+    handovers = [
+        {"event": event, **event.data["handover"]}
+        for event in events
+        if event.action in ("hand_over", "return_handover") and "handover" in (event.data or {})
+    ]
+    holder = dossier.handling_agency_id or dossier.competent_agency_id
+    own_agencies = {agency_id for _role, agency_id in permissions.user_roles(request.user)}
+    crosses = any(s.get("agency") for s in steps) or bool(handovers) or bool(consultations)
+    return {
+        "current_step": step["name"] if step and dossier.stage != Stage.CLOSED else "",
+        "holding_agency": dossier.handling_agency or dossier.competent_agency,
+        "handovers": handovers,
+        "consultations": consultations,
+        "is_interagency": crosses,
+        # The sending agency (or a consulted one) follows the dossier; its desk may still record
+        # a withdrawal or a remitted fee.
+        "follows_only": crosses and dossier.stage != Stage.CLOSED and holder not in own_agencies,
+    }
+
+
 def render_detail(request, dossier, *, status=200, errors=None, failed=None, conflict=None):
     now = timezone.now()
     events = decorate_events(list(dossier.events.select_related("actor")))
@@ -510,6 +627,7 @@ def render_detail(request, dossier, *, status=200, errors=None, failed=None, con
         missing_documents=next(
             (e.data.get("missing_documents") for e in reversed(events) if e.action == "request_supplement"), None
         ),
+        **interagency_context(request, dossier, events, now),
     )
     template = "dossiers/approval_detail.html" if is_leader_approval(dossier, names) else "dossiers/detail.html"
     return render(request, template, context, status=status)
@@ -526,8 +644,8 @@ def action_params(spec, post):
     for key in spec.params:
         if key == "missing_documents":
             params[key] = [line.strip() for line in post.get(key, "").splitlines() if line.strip()]
-        elif key == "documents":
-            params[key] = post.getlist(key)
+        elif key in LIST_PARAMS:
+            params[key] = [value.strip() for value in post.getlist(key) if value.strip()]
         else:
             params[key] = post.get(key, "").strip()
     return params

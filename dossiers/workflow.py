@@ -65,6 +65,8 @@ class Action:
     # {stage: ((role, agency field), ...)}.
     stage_actors: dict = field(default_factory=dict)
     needs_comment: bool = False
+    # The comment box's label when the comment is not a reason (a question, an opinion…).
+    comment_label: str = ""
     # Extra parameters the action accepts (validated by its effect).
     params: tuple = ()
     # A "danger" action is shown as secondary in the UI (refuse, stop...).
@@ -486,7 +488,9 @@ def resolve_assignee(dossier, value):
     is empty."""
     User = get_user_model()
     agency_id = dossier.handling_agency_id or dossier.competent_agency_id
-    specialists = User.objects.filter(is_active=True, memberships__role=Role.SPECIALIST, memberships__agency_id=agency_id)
+    specialists = User.objects.filter(
+        is_active=True, memberships__role=Role.SPECIALIST, memberships__agency_id=agency_id
+    )
     if value in (None, ""):
         # A correlated count per candidate over (assignee, status) in `dossier_assignee_idx`: reads
         # only each specialist's open dossiers, not every dossier they were ever assigned.
@@ -715,23 +719,23 @@ def _return_result(d, actor, now, comment, params):
         errors["collected_by"] = [_("Enter who collected the result.")]
     if method not in Channel.values:
         errors["method"] = [_("Unknown return method.")]
-    if errors:
-        raise ActionInputError(errors)
     # On paper, electronically (the signed file) or both (issue 17; the signing app checks that a
     # signed file exists before an electronic hand-over).
     result_form = str(params.get("result_form") or RESULT_FORMS[0])
     if result_form not in RESULT_FORMS:
         errors["result_form"] = [_("Choose how the result was given: on paper, electronically or both.")]
+    if errors:
+        raise ActionInputError(errors)
     d.returned_at = now
     d.returned_to = collected_by[:255]
     d.return_method = method
     return {"collected_by": d.returned_to, "method": method, "result_form": result_form}
 
 
-# --- The table ------------------------------------------------------------------------------
-
 # How a result was handed over (the return action's `result_form`).
 RESULT_FORMS = ("paper", "electronic", "both")
+
+# --- The table ------------------------------------------------------------------------------
 
 RESULT_READY_TEXT = gettext_lazy("The result is ready. Please collect it at %(agency)s.")
 
@@ -1018,6 +1022,7 @@ ACTIONS = {
             None,
             frozenset({Role.SPECIALIST, Role.LEADER}),
             needs_comment=True,
+            comment_label=gettext_lazy("Question to the consulted agencies"),
             params=("agencies", "days"),
             print_label="Xin ý kiến cơ quan phối hợp",
             confirmation=gettext_lazy("The request for an opinion on dossier %(code)s is sent."),
@@ -1033,6 +1038,7 @@ ACTIONS = {
             frozenset({Role.SPECIALIST, Role.LEADER}),
             scope="consulted",
             needs_comment=True,
+            comment_label=gettext_lazy("Your agency's opinion"),
             params=("consultation",),
             done_label=gettext_lazy("Opinion given"),
             print_label="Trả lời xin ý kiến",
@@ -1192,6 +1198,8 @@ EVENTS = {
         citizen=(({}, gettext_lazy("Your dossier was submitted online.")),),
     ),
     "attach": Action("attach", gettext_lazy("Attachment added"), print_label="Bổ sung tệp đính kèm"),
+    # signing.views.mark_digitised: the desk scanned the paper documents (Circular 01/2023/TT-VPCP).
+    "digitise": Action("digitise", gettext_lazy("Documents digitised"), print_label="Số hóa hồ sơ"),
     # services.dossier_reissue_pin: the applicant lost the PIN; the old one no longer works.
     "reissue_pin": Action("reissue_pin", gettext_lazy("New lookup PIN issued"), print_label="Cấp lại mã PIN tra cứu"),
 }
@@ -1233,5 +1241,3 @@ def outcome_of(action, status, stage):
 
 
 AWAITED_ACTIONS = tuple(name for name, a in ACTIONS.items() if a.awaited)
-    # signing.views.mark_digitised: the desk scanned the paper documents (Circular 01/2023/TT-VPCP).
-    "digitise": Action("digitise", gettext_lazy("Documents digitised"), print_label="Số hóa hồ sơ"),
