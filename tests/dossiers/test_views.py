@@ -362,7 +362,7 @@ def test_leader_dossier_screen_has_two_big_buttons(client, office):
     login(client, office.leader)
     html = client.get(detail_url(dossier)).content.decode()
     for action in ("approve", "send_back"):
-        form_start = html.index(f'action="{act_url(dossier, action)}"')
+        form_start = html.index(f'action="{act_url(dossier, action)}')  # send back: + "#send-back"
         button = html[form_start : html.index("</form>", form_start)]
         assert "ws-button--big ws-button--block" in button
     assert re.search(r'<textarea name="comment" id="send-back-comment"[^>]*required', html)

@@ -81,6 +81,8 @@ RULES = {
     "dossiers:detail": Rule("officer", "dossier"),
     "dossiers:receipt": Rule("officer", "dossier"),
     "dossiers:act": Rule("officer", "dossier", post=True),
+    "dossiers:home": Rule("officer"),
+    "dossiers:reissue_pin": Rule("officer", "dossier", post=True),
     "dossiers:pdf": Rule("officer", "dossier"),
     "dossiers:attachment": Rule("officer", "attachment"),
     "notifications:inbox": Rule("login"),
