@@ -372,6 +372,15 @@ class Dossier(models.Model):
             models.Index(fields=["assignee", "status", "due_at", "id"], name="dossier_assignee_idx"),
             # Inter-agency routing: the queues of the agency holding the current step.
             models.Index(fields=["handling_agency", "status", "due_at", "id"], name="dossier_handling_idx"),
+            # The "waiting" arm of the hand-overs to accept (status 4, stage handover): a few rows
+            # at any time, which the status index above would find only by walking every dossier
+            # in processing (35 ms at 100,000 dossiers for a province-wide officer, issue 20).
+            models.Index(
+                fields=["due_at", "id"],
+                include=["handling_agency", "status"],
+                name="dossier_handover_idx",
+                condition=Q(stage="handover"),
+            ),
             # Queues of users with many agencies: one arm per status, the agencies as a filter.
             models.Index(
                 fields=["status", "due_at", "id"],
