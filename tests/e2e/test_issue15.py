@@ -195,6 +195,12 @@ def test_statistics_dates_are_dd_mm_yyyy_and_a_reversed_period_says_so(site, con
     assert start.get_attribute("type") == "text"
     assert re.fullmatch(r"\d{2}/\d{2}/\d{4}", start.input_value()), start.input_value()
     assert_fits_width(page)
+    # The Decision 766 table itself does not scroll sideways at 1366 px either.
+    widths = page.evaluate(
+        "() => { const t = document.querySelector('table.st-table');"
+        " return [t.scrollWidth, t.parentElement.clientWidth]; }"
+    )
+    assert widths[0] <= widths[1], f"the progress table is {widths[0]} px wide in a {widths[1]} px box"
     screenshot(page, "statistics-1366", full_page=True)
     no_serious_violations(page, axe_source, "statistics")
 
