@@ -359,6 +359,11 @@ LOOKUP_WINDOW_SECONDS = env.int("LOOKUP_WINDOW_SECONDS", default=15 * 60)
 # until the sliding window has passed the failures. PINs have 6 digits; codes are sequential.
 LOOKUP_CODE_MAX_FAILURES = env.int("LOOKUP_CODE_MAX_FAILURES", default=10)
 LOOKUP_CODE_WINDOW_SECONDS = env.int("LOOKUP_CODE_WINDOW_SECONDS", default=3600)
+# Where the lookup's counters live (dossiers/throttle.py): "auto" (Redis when REDIS_URL is set, else
+# the database), "redis" or "database". The database stays the fallback when Redis fails.
+LOOKUP_THROTTLE_BACKEND = env.str("LOOKUP_THROTTLE_BACKEND", default="auto")
+if LOOKUP_THROTTLE_BACKEND not in ("auto", "redis", "database"):
+    _refuse("LOOKUP_THROTTLE_BACKEND must be auto, redis or database.")
 # Citizen ratings (ratings/): the holder may change a rating for this many days after the first
 # one; the rating link of the final SMS/e-mail is valid this many days.
 RATING_CHANGE_DAYS = env.int("RATING_CHANGE_DAYS", default=7)

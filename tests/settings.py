@@ -23,6 +23,9 @@ os.environ.setdefault("REQUIRE_2FA_FOR_STAFF", "0")
 # server); synchronisation itself stays off unless a test sets DVCQG_URL.
 os.environ.setdefault("DVCQG_SANDBOX", "1")
 os.environ.setdefault("DVCQG_URL", "")
+# The lookup throttle's counters stay in the database table the lookup tests inspect; the Redis
+# store is tested on its own (tests/dossiers/test_throttle_redis.py).
+os.environ.setdefault("LOOKUP_THROTTLE_BACKEND", "database")
 
 from motcua.settings import *  # noqa: E402,F403
 
