@@ -10,7 +10,17 @@ from rest_framework import serializers
 
 from procedures.models import Agency, Procedure
 
-from ..models import Attachment, Channel, Dossier, DossierEvent, Outcome, Stage, Status, choice_labels
+from ..models import (
+    Attachment,
+    Channel,
+    Consultation,
+    Dossier,
+    DossierEvent,
+    Outcome,
+    Stage,
+    Status,
+    choice_labels,
+)
 from ..services import available_actions
 
 # --- Input ------------------------------------------------------------------------------------
@@ -102,6 +112,12 @@ class ActionInputSerializer(serializers.Serializer):
     collected_by = serializers.CharField(required=False, allow_blank=True, max_length=255)
     method = serializers.CharField(
         required=False, allow_blank=True, max_length=20, help_text=_("return_result: in_person, online or post.")
+    )
+    result_form = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=20,
+        help_text=_("return_result: how the result was given: paper (default), electronic or both."),
     )
     documents = serializers.ListField(
         child=serializers.IntegerField(min_value=0, max_value=999),
@@ -260,11 +276,43 @@ class DossierListSerializer(serializers.ModelSerializer):
         return dossier.is_overdue(self.context.get("now"))
 
 
+class ConsultationSerializer(serializers.ModelSerializer):
+    """A request for another agency's opinion, or the tax office's notice (inter-agency routing)."""
+
+    agency = CodeNameSerializer(help_text=_("The consulted agency (or the tax office)."))
+    requesting_agency = CodeNameSerializer()
+    answered_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    outcome = serializers.ChoiceField(choices=Outcome.choices, allow_blank=True, read_only=True)
+
+    class Meta:
+        model = Consultation
+        fields = [
+            "id",
+            "kind",
+            "agency",
+            "requesting_agency",
+            "question",
+            "requested_at",
+            "due_at",
+            "answered_at",
+            "answered_by",
+            "answer",
+            "amount_vnd",
+            "notice_number",
+            "outcome",
+        ]
+        read_only_fields = fields
+
+
 class DossierDetailSerializer(DossierListSerializer):
     procedure_snapshot = serializers.JSONField()
     outcome = serializers.CharField()
     events = EventSerializer(many=True)
     attachments = AttachmentSerializer(many=True)
+    handling_agency = CodeNameSerializer(
+        allow_null=True, help_text=_("The agency holding the current workflow step (inter-agency routing).")
+    )
+    consultations = ConsultationSerializer(many=True)
     actions = serializers.SerializerMethodField(help_text=_("Names of the actions the caller may take now."))
 
     class Meta(DossierListSerializer.Meta):
@@ -279,6 +327,8 @@ class DossierDetailSerializer(DossierListSerializer):
             "procedure_version",
             "procedure_snapshot",
             "original_due_at",
+            "handling_agency",
+            "step_index",
             "step_started_at",
             "step_due_at",
             "supplement_requests",
@@ -290,6 +340,7 @@ class DossierDetailSerializer(DossierListSerializer):
             "updated_at",
             "events",
             "attachments",
+            "consultations",
             "actions",
         ]
         read_only_fields = fields

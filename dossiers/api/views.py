@@ -8,6 +8,7 @@ the field errors, an action name that does not exist → 404.
 """
 
 from django.core.exceptions import PermissionDenied
+from django.db.models import Prefetch
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import path, re_path
@@ -35,7 +36,7 @@ from procedures.models import Role
 
 from .. import lookup, workflow
 from ..attachments import ALLOWED_TYPES, AttachmentRejected, add_attachment, attachment_response, may_attach
-from ..models import Attachment, Dossier
+from ..models import Attachment, Consultation, Dossier
 from ..services import ActionInputError, WorkflowConflict, dossier_act, dossier_create
 from .filters import DossierFilter
 from .serializers import (
@@ -147,7 +148,19 @@ class DossierViewSet(GenericViewSet):
 
     def detail_response(self, code, status=http.HTTP_200_OK, serializer_class=DossierDetailSerializer, **context):
         dossier = visible_dossier(
-            self.get_queryset().prefetch_related("events__actor", "attachments__uploaded_by"), code
+            self.get_queryset()
+            .select_related("handling_agency")
+            .prefetch_related(
+                "events__actor",
+                "attachments__uploaded_by",
+                Prefetch(
+                    "consultations",
+                    Consultation.objects.select_related("agency", "requesting_agency", "answered_by").order_by(
+                        "requested_at", "pk"
+                    ),
+                ),
+            ),
+            code,
         )
         serializer = serializer_class(dossier, context={**self.get_serializer_context(), **context})
         return Response(serializer.data, status=status)
@@ -177,10 +190,14 @@ class DossierViewSet(GenericViewSet):
         description=(
             "Parameters per action: assign/reassign `assignee`; request_supplement `missing_documents`; "
             "propose_result/mark_result_ready `result`; extend `new_due_at`; return_result `collected_by`, "
-            "`method`. Inter-agency routing: hand_over (to the next step's agency), accept_handover `assignee`, "
-            "return_handover (a reason in `comment`), consult `agencies` `days` (the question in `comment`), "
-            "answer_consultation `consultation` (the answer in `comment`), request_obligation `tax_agency` "
-            "`days`, record_obligation `amount` `notice_number`. Other fields are ignored. "
+            "`method`, `result_form`. Inter-agency routing (the dossier's `handling_agency` and `step_index` "
+            "say who holds it): hand_over (no parameter: to the agency of the next workflow step), "
+            "accept_handover `assignee` (optional), return_handover (the reason in `comment`), consult "
+            "`agencies` (agency codes) `days` (working days, 0.5 to 30; the question in `comment`), "
+            "answer_consultation `consultation` (optional id; the answer in `comment`), request_obligation "
+            "`tax_agency` (code, optional) `days` (default 5), record_obligation `amount` (VND) `notice_number` "
+            "`consultation`. The detail's `consultations` lists the requests and their answers. "
+            "Other fields are ignored. "
             "409: not possible now (nothing changed); 404: no such "
             "dossier for the caller, or no such action."
         ),
