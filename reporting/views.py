@@ -26,7 +26,7 @@ from django.views.decorators.http import require_safe
 
 from dossiers import selectors
 from procedures.models import Agency, Field
-from reporting import register, stats, xlsx
+from reporting import handling, register, stats, xlsx
 from reporting.dashboard import build as build_dashboard
 
 # --- Shared steps ----------------------------------------------------------------------------------
@@ -170,6 +170,8 @@ def dashboard(request):
     }
     context.update(
         build_dashboard(filters, group, choices),
+        # Who held what (inter-agency routing): steps, late dossiers charged, consultations.
+        handling=handling.handling_table(filters),
         period_label=period_text(filters),
         scope_label=scope_text(filters),
     )

@@ -230,7 +230,7 @@ def test_dossier_detail_queries_do_not_grow_with_its_events(bench, client):
     few = count_queries(client, f"/api/v1/dossiers/{short.code}/", **headers)
     fifty = count_queries(client, f"/api/v1/dossiers/{bench.fifty.code}/", **headers)
     assert fifty == few
-    assert fifty <= 7
+    assert fifty <= 8  # 8th: the inter-agency consultations (one prefetch, whatever their number)
 
 
 @pytest.mark.slow
