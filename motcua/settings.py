@@ -405,6 +405,9 @@ SPECTACULAR_SETTINGS = {
         "StepOutcomeEnum": "dossiers.models.Outcome",
         "AgencyLevelEnum": "procedures.models.Agency.Level",
         "ProcedureLevelEnum": "procedures.models.Procedure.Level",
+        "ConsultationKindEnum": "dossiers.models.Consultation.Kind",
+        "AttachmentKindEnum": "dossiers.models.Attachment.Kind",
+        "RatingLevelEnum": "ratings.models.Level",
     },
 }
 
