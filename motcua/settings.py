@@ -505,9 +505,7 @@ DVCQG_OIDC_ISSUER = env.str(
     "DVCQG_OIDC_ISSUER", default=f"{SITE_URL}/sandbox/dvcqg/oidc" if DVCQG_SANDBOX else ""
 ).rstrip("/")
 DVCQG_OIDC_CLIENT_ID = env.str("DVCQG_OIDC_CLIENT_ID", default="motcua-sandbox" if DVCQG_SANDBOX else "")
-DVCQG_OIDC_CLIENT_SECRET = env.str(
-    "DVCQG_OIDC_CLIENT_SECRET", default="sandbox-client-secret" if DVCQG_SANDBOX else ""
-)
+DVCQG_OIDC_CLIENT_SECRET = env.str("DVCQG_OIDC_CLIENT_SECRET", default="sandbox-client-secret" if DVCQG_SANDBOX else "")
 
 # --- Signed electronic results (signing/; docs/signing.md) ------------------------
 # The back end that signs approved results: "" (results are not signed, as before), "local" (a
