@@ -345,9 +345,23 @@ def test_bench_smoke_runs_end_to_end(tmp_path):
         "create_dossier",
         "transition_assign",
         "mixed",
+        "officer_search_api",
+        "workspace_search",
     ):
         for concurrency in (1, 4):
             entry = scenarios[f"{name}@c{concurrency}"]
             assert entry["errors"] == 0 and entry["rps"] > 0, (name, concurrency, entry)
+    # Issue 20's new paths, timed in-process, each with its SQL floor and its target judged.
+    for name in ("handover", "accept_handover", "sign_result", "dvcqg_sync_drain"):
+        entry = scenarios[f"{name}@c1"]
+        assert entry["errors"] == 0 and entry["rps"] > 0 and entry["queries"] > 0, (name, entry)
+        assert f"sql:{name}" in floors and "ok" in document["details"][f"{name}@c1"], name
+    assert (
+        document["details"]["dvcqg_sync_drain@c1"]["rows_sent"]
+        == document["details"]["dvcqg_sync_drain@c1"]["rows_written"]
+        > 0
+    )
+    # The mixed load's workers' memory, before and after.
+    assert document["details"]["mixed@c4"]["worker_rss_kb"]["growth"] is not None
     assert scenarios["reminder_scan@c1"]["queries"] > 0
     assert "| lookup | 4 |" in result.with_suffix(".md").read_text()
