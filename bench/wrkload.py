@@ -135,7 +135,9 @@ def run(host, port, requests, *, concurrency, duration, timeout=30, forwarded_fo
     requests = list(requests)
     expected = {}
     for request in requests:
-        expected.setdefault(request.tag or request.path, tuple(request.expect))
+        # A tag may mix requests with different expected statuses (the mixed load's creations: 201).
+        tag = request.tag or request.path
+        expected[tag] = tuple(dict.fromkeys((*expected.get(tag, ()), *request.expect)))
     with tempfile.TemporaryDirectory(prefix="motcua-wrk-") as folder:
         file = Path(folder) / "requests.tsv"
         write_requests(requests, file)

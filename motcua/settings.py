@@ -359,6 +359,9 @@ LOOKUP_WINDOW_SECONDS = env.int("LOOKUP_WINDOW_SECONDS", default=15 * 60)
 # until the sliding window has passed the failures. PINs have 6 digits; codes are sequential.
 LOOKUP_CODE_MAX_FAILURES = env.int("LOOKUP_CODE_MAX_FAILURES", default=10)
 LOOKUP_CODE_WINDOW_SECONDS = env.int("LOOKUP_CODE_WINDOW_SECONDS", default=3600)
+# The officers' API keeps a dossier's serialised history in the cache this many seconds (0: off);
+# a new event changes the key at once, so only a renamed officer's old user name can show that long.
+DOSSIER_EVENTS_CACHE_SECONDS = env.int("DOSSIER_EVENTS_CACHE_SECONDS", default=600)
 # Where the lookup's counters live (dossiers/throttle.py): "auto" (Redis when REDIS_URL is set, else
 # the database), "redis" or "database". The database stays the fallback when Redis fails.
 LOOKUP_THROTTLE_BACKEND = env.str("LOOKUP_THROTTLE_BACKEND", default="auto")

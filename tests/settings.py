@@ -26,6 +26,9 @@ os.environ.setdefault("DVCQG_URL", "")
 # The lookup throttle's counters stay in the database table the lookup tests inspect; the Redis
 # store is tested on its own (tests/dossiers/test_throttle_redis.py).
 os.environ.setdefault("LOOKUP_THROTTLE_BACKEND", "database")
+# The cache outlives a test's rolled-back rows (SQLite reuses their ids): the dossier detail's
+# cached history is tested on its own (tests/dossiers/test_api_events_cache.py).
+os.environ.setdefault("DOSSIER_EVENTS_CACHE_SECONDS", "0")
 
 from motcua.settings import *  # noqa: E402,F403
 

@@ -7,6 +7,7 @@ it is a 404, never a 403. Transitions go through `dossiers.services.dossier_act`
 the field errors, an action name that does not exist → 404.
 """
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch
 from django.http import Http404, HttpResponse
@@ -49,6 +50,7 @@ from .serializers import (
     DossierListSerializer,
     LookupQuerySerializer,
     LookupResultSerializer,
+    cached_events,
 )
 
 ERRORS = {
@@ -147,11 +149,12 @@ class DossierViewSet(GenericViewSet):
         return visible_dossier(self.get_queryset(), self.kwargs["code"])
 
     def detail_response(self, code, status=http.HTTP_200_OK, serializer_class=DossierDetailSerializer, **context):
-        dossier = visible_dossier(
+        # The history comes serialised from the cache while it has not changed (`cached_events`).
+        cached = settings.DOSSIER_EVENTS_CACHE_SECONDS > 0
+        queryset = (
             self.get_queryset()
             .select_related("handling_agency")
             .prefetch_related(
-                "events__actor",
                 "attachments__uploaded_by",
                 Prefetch(
                     "consultations",
@@ -159,9 +162,11 @@ class DossierViewSet(GenericViewSet):
                         "requested_at", "pk"
                     ),
                 ),
-            ),
-            code,
+            )
         )
+        dossier = visible_dossier(queryset if cached else queryset.prefetch_related("events__actor"), code)
+        if cached:
+            context["events_data"] = cached_events(dossier)
         serializer = serializer_class(dossier, context={**self.get_serializer_context(), **context})
         return Response(serializer.data, status=status)
 
