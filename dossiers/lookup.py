@@ -328,9 +328,15 @@ def _page_dates(result):
 page_dates = _page_dates
 
 
+# The PIN travels in the URL (the receipt's QR): keep it out of caches, referrers and indexes.
+# "strict-origin" sends only our origin as the referrer, never the path and query; "no-referrer"
+# would make browsers post the page's own forms (the language switch) with "Origin: null", which
+# the CSRF check refuses.
+PRIVATE_REFERRER_POLICY = "strict-origin"
+
+
 def _private(response):
-    # The PIN travels in the URL (the receipt's QR): keep it out of caches, referrers and indexes.
-    response["Referrer-Policy"] = "no-referrer"
+    response["Referrer-Policy"] = PRIVATE_REFERRER_POLICY
     response["X-Robots-Tag"] = "noindex, nofollow"
     return response
 

@@ -137,7 +137,7 @@ def download(request, token):
     if document is None or not services.citizen_may_download(document.dossier):
         return render(request, "signing/link_expired.html", status=404)
     response = pdf_response(signed_bytes(document), file_name(document))
-    response["Referrer-Policy"] = "no-referrer"
+    response["Referrer-Policy"] = "strict-origin"  # only our origin; see dossiers.lookup
     return response
 
 

@@ -41,8 +41,8 @@ def test_pages_carry_a_strict_content_security_policy_and_the_other_headers(clie
     assert policy["object-src"] == ["'none'"]
     assert response.headers["X-Frame-Options"] == "DENY"
     assert response.headers["X-Content-Type-Options"] == "nosniff"
-    # The lookup page (code + PIN in its URL) sends no referrer at all.
-    assert response.headers["Referrer-Policy"] in ("same-origin", "no-referrer")
+    # The lookup page (code + PIN in its URL) sends only the origin as a referrer, never the URL.
+    assert response.headers["Referrer-Policy"] in ("same-origin", "strict-origin")
     assert response.headers["Cross-Origin-Opener-Policy"] == "same-origin"
 
 

@@ -288,7 +288,7 @@ def test_the_receipt_qr_link_shows_the_status_directly(client, office, frozen, e
     assert office.procedure.name in html
     assert "N***** V** An" in html and "Nguyễn Văn An" not in html
     assert "02/03/2026" in html and "morning" in html
-    assert response["Referrer-Policy"] == "no-referrer"
+    assert response["Referrer-Policy"] == "strict-origin"  # the origin only: never the PIN in the URL
     assert "no-store" in response["Cache-Control"]
 
 

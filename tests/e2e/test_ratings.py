@@ -78,3 +78,17 @@ def test_the_lookup_and_rating_pages_are_accessible_and_light(site, contexts, ax
     assert not failed and page.locator(".rating").count() == 1
     total = sum(size for _url, size in transferred)
     assert total <= BUDGET_BYTES, f"{total} bytes: {sorted(transferred, key=lambda item: -item[1])[:5]}"
+
+
+def test_the_language_switch_works_on_the_lookup_page(site, contexts):
+    """The lookup page keeps the PIN of its URL out of referrers without "no-referrer", which made
+    browsers post its forms with "Origin: null" and the CSRF check refuse the language switch."""
+    dossier, pin = returned(site)
+    page = contexts.new(phone=True).new_page()
+    page.goto(f"/tra-cuu/?ma={dossier.code}&pin={pin}")
+    assert page.evaluate("document.documentElement.lang") == "en"
+    page.locator("#language-select").select_option("vi")
+    with page.expect_navigation():
+        page.locator(".language-switch button").click()
+    assert page.evaluate("document.documentElement.lang") == "vi"
+    assert dossier.code in page.content()  # back on the same lookup, now in Vietnamese

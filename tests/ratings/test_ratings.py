@@ -235,8 +235,9 @@ def test_the_leaders_list_costs_the_same_queries_whatever_the_number_of_ratings(
 
 
 def test_the_rating_forms_work_when_the_browser_posts_them_with_a_null_origin(office):
-    """The lookup page sends `Referrer-Policy: no-referrer`, so browsers post its forms with
-    `Origin: null`: the rating forms carry their own credential and must not need the CSRF check."""
+    """A browser may post the rating forms with `Origin: null` (a page cached from when the lookup
+    sent `Referrer-Policy: no-referrer`, a privacy extension): the rating forms carry their own
+    credential and must not need the CSRF check."""
     dossier, pin = returned(office)
     client = Client(enforce_csrf_checks=True)
     response = client.post("/danh-gia/", {"ma": dossier.code, "pin": pin, "level": "satisfied"}, HTTP_ORIGIN="null")
