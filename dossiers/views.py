@@ -27,6 +27,7 @@ from accounts import roles as permissions
 from procedures.deadlines import compute_due_at
 from procedures.models import Agency, Procedure, Role
 from procedures.search import QueryTooLong, search_procedures
+from procedures.text import sort_key
 
 from . import attachments, pdf, periods, selectors, workflow
 from .forms import ProcedurePickForm, QueueForm, ReceptionForm
@@ -246,7 +247,8 @@ def approvals(request):
 
 
 def reception_desks(user):
-    return list(Agency.objects.filter(pk__in=permissions.agencies_with_role(user, Role.RECEPTION)).order_by("name"))
+    desks = Agency.objects.filter(pk__in=permissions.agencies_with_role(user, Role.RECEPTION))
+    return sorted(desks, key=lambda agency: sort_key(agency.name))  # Vietnamese alphabetical order
 
 
 def receivable_procedures(desks):
@@ -278,7 +280,7 @@ def procedure_suggest(request):
     except QueryTooLong:
         return JsonResponse({"error": _("The search text is too long.")}, status=400)
     if not request.GET.get("q", "").strip():
-        found = found.order_by("name")
+        found = found.order_by("name_sort", "code")
     receive_url = reverse("dossiers:receive")
     results = [
         {"code": p.code, "name": p.name, "url": f"{receive_url}?procedure={p.code}"} for p in found[:SUGGEST_LIMIT]
@@ -293,7 +295,9 @@ def receive(request):
     if not desks:
         return forbidden(request, _("Only reception officers receive dossiers."))
     procedures = receivable_procedures(desks)
-    context = workspace_context(request, procedure_options=procedures.only("code", "name").order_by("name"))
+    context = workspace_context(
+        request, procedure_options=procedures.only("code", "name").order_by("name_sort", "code")
+    )
     if request.method == "POST":
         return receive_post(request, desks, procedures, context)
     pick = ProcedurePickForm(request.GET or None)

@@ -50,6 +50,7 @@ from dossiers.models import (
     judge,
 )
 from procedures.models import Agency, Field, Membership, Role
+from procedures.text import sort_key
 from ratings.models import Level, Rating
 from reporting.models import FinishKind, StatCounter, StatFact, StatSpan
 
@@ -1054,7 +1055,9 @@ def group_rows(rows, key):
     for group in groups.values():
         group["on_time_rate"] = on_time_rate(group)
         group["satisfaction_rate"] = satisfaction_rate(group)
-    return sorted(groups.values(), key=lambda g: (g["on_time_rate"] is None, g["on_time_rate"] or 0, str(g["name"])))
+    return sorted(
+        groups.values(), key=lambda g: (g["on_time_rate"] is None, g["on_time_rate"] or 0, sort_key(str(g["name"])))
+    )
 
 
 def monthly_trend(filters, months=12):

@@ -26,6 +26,7 @@ from django.views.decorators.http import require_safe
 
 from dossiers import selectors
 from procedures.models import Agency, Field
+from procedures.text import sort_key
 from reporting import handling, register, stats, xlsx
 from reporting.dashboard import build as build_dashboard
 
@@ -118,7 +119,7 @@ def filter_choices(scope):
         agencies = agencies.filter(pk__in=sorted(scope))
     return {
         "agencies": list(agencies.only("code", "name")),
-        "fields": list(Field.objects.only("code", "name").order_by("name")),
+        "fields": sorted(Field.objects.only("code", "name"), key=lambda field: sort_key(field.name)),
     }
 
 

@@ -732,3 +732,14 @@ def test_the_table_cells_written_in_python_escape_what_they_show():
     assert "<script>" not in html and "<b>" not in html
     assert '&quot;&gt;&lt;script&gt;x&lt;/script&gt;&amp;metric=a">3</a>' in html
     assert '<td data-metric="finished" data-value="0"><span class="st-zero">0</span></td>' in html
+
+
+def test_the_statistics_field_filter_is_in_vietnamese_alphabetical_order(db):
+    """Issue 15: "Đất đai" comes after "Dân tộc" and before "Thủy sản", not after it (Đ sorts as D+)."""
+    from procedures.models import Field
+    from reporting.views import filter_choices
+
+    for code, name in (("TS", "Thủy sản"), ("DD", "Đất đai"), ("DT", "Dân tộc"), ("AN", "An ninh")):
+        Field.objects.create(code=code, name=name)
+    names = [field.name for field in filter_choices(None)["fields"]]
+    assert names == ["An ninh", "Dân tộc", "Đất đai", "Thủy sản"]
