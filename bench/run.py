@@ -45,6 +45,9 @@ from bench import loadgen, wrkload  # noqa: E402
 BENCH_SECRET = "bench-only-secret-key-not-for-production-" + "b" * 24  # noqa: S105 - throw-away bench databases
 SEARCH_FOLDED = "dang ky khai sinh"
 SEARCH_DIACRITICS = "đăng ký khai sinh"
+# Issue 20: the query an independent run found slow ("hộ nghèo" typed without diacritics): with
+# typo tolerance and partial words it ranks a few hundred procedures, none by its full phrase.
+SEARCH_POOR_HOUSEHOLD = "ho ngheo"
 QUEUE_PAGE = 1000
 STATIC = "/static/css/motcua.css"
 
@@ -75,6 +78,7 @@ MODES = {
 TARGETS = {
     "search_folded": {"p95": {1: 30, 16: 120}},
     "search_diacritics": {"p95": {1: 30, 16: 120}},
+    "search_poor_household": {"p95": {1: 30, 16: 120}},
     "lookup": {"p95": {1: 15}, "rps": {16: 400}},
     "queue_page_1": {"p95": {16: 60}},
     "queue_page_1000": {"p95": {16: 60}},
@@ -592,6 +596,7 @@ class Bench:
         plain = {
             "search_folded": search(SEARCH_FOLDED),
             "search_diacritics": search(SEARCH_DIACRITICS),
+            "search_poor_household": search(SEARCH_POOR_HOUSEHOLD),
             "procedure_page": lambda vu: loadgen.Request("GET", f"/thu-tuc/{quote(rng.choice(self.procedure_codes))}/"),
             "lookup": lookup,
             "queue_page_1": lambda vu: loadgen.Request("GET", queue_1, queue_session),

@@ -44,8 +44,9 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from django.conf import settings
-from django.db.models import Case, IntegerField, Max, Value, When
+from django.db.models import CharField, ExpressionWrapper, IntegerField, Max, Value
 from django.db.models import Count as CountRows
+from django.db.models.functions import Cast, Concat, StrIndex
 from rapidfuzz import process
 from rapidfuzz.distance import DamerauLevenshtein
 
@@ -472,8 +473,8 @@ def search_procedures(queryset, query):
     """Filter `queryset` (of Procedure) by a free-text query and order it by relevance.
 
     An empty query returns the queryset unchanged. The result is annotated with `search_rank`
-    (0 = best). Raises QueryTooLong for a query longer than MAX_QUERY_LENGTH characters; callers
-    turn that into a 400 response.
+    (0 = best, growing with the rank; not consecutive). Raises QueryTooLong for a query longer than
+    MAX_QUERY_LENGTH characters; callers turn that into a 400 response.
     """
     parsed = parse_query(query)
     if not parsed:
@@ -482,5 +483,9 @@ def search_procedures(queryset, query):
     ids = search(parsed.text).ids[: settings.SEARCH_MAX_RESULTS]
     if not ids:
         return queryset.none()
-    rank = Case(*[When(pk=pk, then=Value(position)) for position, pk in enumerate(ids)], output_field=IntegerField())
+    # The rank is where the id stands in ",12,7,31,": one small expression, whatever the number of
+    # hits (a CASE of one WHEN per hit took 80 ms of the ORM's time for 300 hits, issue 20).
+    ranked = Value("," + ",".join(map(str, ids)) + ",")
+    position = StrIndex(ranked, Concat(Value(","), Cast("pk", CharField()), Value(","), output_field=CharField()))
+    rank = ExpressionWrapper(position - 1, output_field=IntegerField())
     return queryset.filter(pk__in=ids).annotate(search_rank=rank).order_by("search_rank")
