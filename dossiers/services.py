@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from accounts import roles as permissions
 from procedures.models import Agency, Role
 
-from . import attachments, codes, sealing, signals, workflow
+from . import attachments, codes, sealing, selectors, signals, workflow
 from .models import Channel, Dossier, DossierEvent, Stage, Status, hash_pin, judge, make_pin
 from .periods import (
     SUPPLEMENT_WAIT_DAYS,
@@ -179,6 +179,7 @@ def dossier_create(
         # Listeners (notifications' outbox rows, the statistics counters) write in this same
         # transaction: never a broker call, and a failing listener rolls the creation back.
         signals.transition(dossier, event)
+        _forget_counts(actor)
     return dossier, pin
 
 
@@ -347,8 +348,16 @@ def _act(dossier, actor, action, spec, comment, now, system, params, seal):
             created_at=now,
         )
         signals.transition(locked, event)
+        _forget_counts(actor)
     dossier.refresh_from_db()
     return locked
+
+
+def _forget_counts(actor):
+    """The actor's workspace tabs count afresh after their own action (the cached counts,
+    `selectors.cached_queue_counts`), once it is committed."""
+    if actor is not None and getattr(actor, "pk", None) is not None:
+        transaction.on_commit(lambda: selectors.forget_queue_counts(actor.pk))
 
 
 def _iso(value):

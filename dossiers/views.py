@@ -174,7 +174,7 @@ def workspace(request):
     context.update(
         dossiers=items,
         next_cursor=next_cursor,
-        tabs=queue_tabs(name, selectors.queue_counts(request.user, now, cap=COUNT_CAP)),
+        tabs=queue_tabs(name, selectors.cached_queue_counts(request.user, now, cap=COUNT_CAP)),
         is_later_page=bool(data["after"]),
     )
     return render(request, "dossiers/workspace.html", context)

@@ -362,6 +362,9 @@ LOOKUP_CODE_WINDOW_SECONDS = env.int("LOOKUP_CODE_WINDOW_SECONDS", default=3600)
 # The officers' API keeps a dossier's serialised history in the cache this many seconds (0: off);
 # a new event changes the key at once, so only a renamed officer's old user name can show that long.
 DOSSIER_EVENTS_CACHE_SECONDS = env.int("DOSSIER_EVENTS_CACHE_SECONDS", default=600)
+# The workspace's tab counts are kept this many seconds per officer (0: counted on every page); an
+# officer's own action recounts theirs at once, others' actions show within this time.
+QUEUE_COUNTS_CACHE_SECONDS = env.int("QUEUE_COUNTS_CACHE_SECONDS", default=30)
 # Where the lookup's counters live (dossiers/throttle.py): "auto" (Redis when REDIS_URL is set, else
 # the database), "redis" or "database". The database stays the fallback when Redis fails.
 LOOKUP_THROTTLE_BACKEND = env.str("LOOKUP_THROTTLE_BACKEND", default="auto")

@@ -29,6 +29,7 @@ os.environ.setdefault("LOOKUP_THROTTLE_BACKEND", "database")
 # The cache outlives a test's rolled-back rows (SQLite reuses their ids): the dossier detail's
 # cached history is tested on its own (tests/dossiers/test_api_events_cache.py).
 os.environ.setdefault("DOSSIER_EVENTS_CACHE_SECONDS", "0")
+os.environ.setdefault("QUEUE_COUNTS_CACHE_SECONDS", "0")  # tested in tests/dossiers/test_selectors.py
 
 from motcua.settings import *  # noqa: E402,F403
 

@@ -357,3 +357,30 @@ def test_the_handover_arm_reads_only_dossiers_being_handed_over(office, monkeypa
             plan = "\n".join(row[0] for row in cursor.fetchall())
         assert "dossier_handover_idx" in plan, plan
         assert "Sort" not in plan, plan
+
+
+def test_the_tab_counts_are_kept_a_while_and_the_officers_own_action_recounts_them(
+    office, settings, django_capture_on_commit_callbacks
+):
+    """Issue 20: the workspace's tab counts come from the cache for QUEUE_COUNTS_CACHE_SECONDS (no
+    query); another officer's action shows when they expire, the officer's own action at once."""
+    settings.QUEUE_COUNTS_CACHE_SECONDS = 30
+    for user in (office.reception, office.specialist):
+        selectors.forget_queue_counts(user.pk)  # the cache outlives earlier tests' rows
+    office.receive(now=MONDAY)
+    first = selectors.cached_queue_counts(office.specialist, MONDAY)
+    with CaptureQueriesContext(connection) as queries:
+        assert selectors.cached_queue_counts(office.specialist, MONDAY) == first
+    assert len(queries.captured_queries) == 0
+    # The desk assigns a dossier to the specialist: the specialist's tabs lag until they expire.
+    with django_capture_on_commit_callbacks(execute=True):
+        office.act(office.receive(now=MONDAY)[0], "assign", now=MONDAY)
+    assert selectors.cached_queue_counts(office.specialist, MONDAY) == first
+    assert queue_counts(office.specialist, MONDAY) != first
+    selectors.forget_queue_counts(office.specialist.pk)  # what the expiry does
+    assert selectors.cached_queue_counts(office.specialist, MONDAY) == queue_counts(office.specialist, MONDAY)
+    # The desk's own action recounts the desk's tabs once it is committed.
+    before = selectors.cached_queue_counts(office.reception, MONDAY)
+    with django_capture_on_commit_callbacks(execute=True):
+        office.receive(now=MONDAY)
+    assert selectors.cached_queue_counts(office.reception, MONDAY) == queue_counts(office.reception, MONDAY) != before
