@@ -25,6 +25,7 @@ from procedures.models import Agency
 from signing.models import Digitisation, ResultDocument, ResultForm
 
 from . import stats
+from .api.views import ERRORS
 
 ELECTRONIC = (ResultForm.ELECTRONIC, ResultForm.BOTH)
 
@@ -117,19 +118,22 @@ class DigitalIndicatorsView(APIView):
         operation_id="stats_digital",
         summary="Digitisation and electronic-result rates (Decision 766)",
         parameters=[OpenApiParameter("from", str), OpenApiParameter("to", str), OpenApiParameter("agency", str)],
-        responses=inline_serializer(
-            "DigitalIndicators",
-            {
-                "from": serializers.DateField(),
-                "to": serializers.DateField(),
-                "rows": inline_serializer(
-                    "DigitalIndicatorRow",
-                    {"agency": serializers.CharField(), "agency_name": serializers.CharField(), **_COUNTS},
-                    many=True,
-                ),
-                "total": inline_serializer("DigitalIndicatorTotal", _COUNTS),
-            },
-        ),
+        responses={
+            200: inline_serializer(
+                "DigitalIndicators",
+                {
+                    "from": serializers.DateField(),
+                    "to": serializers.DateField(),
+                    "rows": inline_serializer(
+                        "DigitalIndicatorRow",
+                        {"agency": serializers.CharField(), "agency_name": serializers.CharField(), **_COUNTS},
+                        many=True,
+                    ),
+                    "total": inline_serializer("DigitalIndicatorTotal", _COUNTS),
+                },
+            ),
+            **ERRORS,
+        },
     )
     def get(self, request):
         try:

@@ -34,6 +34,7 @@ from procedures.models import Agency
 from reporting.models import StatStep
 
 from . import stats
+from .api.views import ERRORS
 
 COUNTS = (
     "steps",
@@ -188,19 +189,22 @@ class HandlingAgencyView(APIView):
         operation_id="stats_handling",
         summary="Per handling agency: own steps on time, late dossiers charged, consultations (Decree 118 Art. 20)",
         parameters=[OpenApiParameter("from", str), OpenApiParameter("to", str), OpenApiParameter("agency", str)],
-        responses=inline_serializer(
-            "HandlingAgencies",
-            {
-                "from": serializers.DateField(),
-                "to": serializers.DateField(),
-                "rows": inline_serializer(
-                    "HandlingAgencyRow",
-                    {"agency": serializers.CharField(), "agency_name": serializers.CharField(), **_FIELDS},
-                    many=True,
-                ),
-                "total": inline_serializer("HandlingAgencyTotal", _FIELDS),
-            },
-        ),
+        responses={
+            200: inline_serializer(
+                "HandlingAgencies",
+                {
+                    "from": serializers.DateField(),
+                    "to": serializers.DateField(),
+                    "rows": inline_serializer(
+                        "HandlingAgencyRow",
+                        {"agency": serializers.CharField(), "agency_name": serializers.CharField(), **_FIELDS},
+                        many=True,
+                    ),
+                    "total": inline_serializer("HandlingAgencyTotal", _FIELDS),
+                },
+            ),
+            **ERRORS,
+        },
     )
     def get(self, request):
         try:

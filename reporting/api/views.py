@@ -101,6 +101,20 @@ PARAMETERS = [
 ]
 
 
+# The error answers of every statistics endpoint (the progress table, per handling agency, digital).
+ERRORS = {
+    400: OpenApiResponse(OpenApiTypes.OBJECT, description="Invalid parameter: parameter → [messages]."),
+    401: OpenApiResponse(DetailMessageSerializer, description="Not authenticated, or an unknown or inactive token."),
+    403: OpenApiResponse(
+        DetailMessageSerializer,
+        description=(
+            "Not a supervisor or leader, or an agency outside the caller's scope; or a session cookie "
+            "whose two-factor login is not finished."
+        ),
+    ),
+}
+
+
 class StatsView(APIView):
     permission_classes = [IsAuthenticated]
 
@@ -114,20 +128,7 @@ class StatsView(APIView):
             "Definitions: docs/statistics.md."
         ),
         parameters=PARAMETERS,
-        responses={
-            200: StatsResponseSerializer,
-            400: OpenApiResponse(OpenApiTypes.OBJECT, description="Invalid parameter: parameter → [messages]."),
-            401: OpenApiResponse(
-                DetailMessageSerializer, description="Not authenticated, or an unknown or inactive token."
-            ),
-            403: OpenApiResponse(
-                DetailMessageSerializer,
-                description=(
-                    "Not a supervisor or leader, or an agency outside the caller's scope; or a session cookie "
-                    "whose two-factor login is not finished."
-                ),
-            ),
-        },
+        responses={200: StatsResponseSerializer, **ERRORS},
     )
     def get(self, request):
         try:

@@ -1,5 +1,8 @@
 """Shared fixtures of the adversarial suites: two commune centres (own / other agency), each with
-one officer per role and a dossier brought to "processing" through the real services."""
+one officer per role and a dossier brought to "processing" through the real services, and a
+provincial department (`dept`) that the own commune handed a dossier to (`own.handed`, waiting in
+the department's queue) and consulted on its processing dossier (inter-agency routing); the
+other commune never dealt with the department."""
 
 from types import SimpleNamespace
 
@@ -7,9 +10,10 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from dossiers.attachments import add_attachment
+from dossiers.services import dossier_act
 from notifications.models import Notification, NotificationChannel
-from procedures.models import RequiredDocument, Role
-from tests.factories import Office, api_token, make_user
+from procedures.models import Agency, RequiredDocument, Role, WorkflowStep
+from tests.factories import Office, api_token, make_procedure, make_user
 
 
 @pytest.fixture
@@ -24,7 +28,30 @@ def offices(db):
     other.act(other.dossier, "assign")
     citizen = make_user("congdan")
     admin = make_user("quantri", is_superuser=True, is_staff=True)
-    return SimpleNamespace(own=own, other=other, citizen=citizen, admin=admin)
+    dept = Office(code="000.00.77.H56")
+    Agency.objects.filter(pk=dept.agency.pk).update(level=Agency.Level.DEPARTMENT, name="Sở Nông nghiệp và Môi trường")
+    crossing = make_procedure(
+        name="Đăng ký biến động đất đai",
+        agencies=[own.agency],
+        workflow=[
+            ("Tiếp nhận hồ sơ", Role.RECEPTION, 10),
+            ("Thẩm định hồ sơ", Role.SPECIALIST, 50),
+            ("Phê duyệt", Role.LEADER, 30),
+            ("Trả kết quả", Role.RECEPTION, 10),
+        ],
+    )
+    WorkflowStep.objects.filter(procedure=crossing, position__in=[1, 2]).update(agency=dept.agency)
+    own.handed, own.handed_pin = own.receive(procedure=crossing, applicant_name="Đinh Thị Liên Thông")
+    own.handed = own.act(own.handed, "hand_over", own.reception)
+    own.dossier = dossier_act(
+        dossier=own.dossier,
+        actor=own.specialist,
+        action="consult",
+        comment="Đề nghị cho ý kiến",
+        agencies=[dept.agency.code],
+        days="2",
+    )
+    return SimpleNamespace(own=own, other=other, dept=dept, citizen=citizen, admin=admin)
 
 
 def token_for(user):

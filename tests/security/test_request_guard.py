@@ -82,7 +82,7 @@ def test_every_query_parameter_of_every_get_endpoint_refuses_nul(request):
     anonymous = Client(raise_request_exception=False)
     names = sorted(set(parameter_names()) | schema_parameter_names(anonymous))
     tried = faults = 0
-    not_400 = []
+    not_400, fault_urls = [], []
     for endpoint in endpoints():
         rule = rule_for(endpoint.name)
         if rule is None or endpoint.name in ("logout",):
@@ -93,12 +93,14 @@ def test_every_query_parameter_of_every_get_endpoint_refuses_nul(request):
                 for value, must_be_400 in (("a%00b", True), ("%FF%FE", False)):
                     response = client.get(f"{url}?{name}={value}")
                     tried += 1
-                    if response.status_code >= 500:
+                    # 502: the national account's sign-in cannot reach the portal from the test client.
+                    if response.status_code >= 500 and not (rule.upstream and response.status_code == 502):
                         faults += 1
+                        fault_urls.append(f"{url}?{name}={value} → {response.status_code}")
                     elif must_be_400 and response.status_code != 400:
                         not_400.append(f"{url}?{name}={value} → {response.status_code}")
     print(f"\nNUL walk: {len(names)} parameters, {tried} requests, {faults} server errors")
-    assert faults == 0
+    assert faults == 0, fault_urls[:20]
     assert not not_400[:20]
     assert len(names) >= 30 and tried > 5000
 

@@ -146,6 +146,15 @@ class DossierLifecycles(RuleBasedStateMachine):
             "new_due_at": (self.now + timedelta(days=new_due_days)).date().isoformat(),
             "collected_by": collected_by,
             "method": method,
+            "result_form": "paper",
+            "documents": [],
+            # Inter-agency routing: the other office's opinion (its own: a 400), the tax office's notice.
+            "agencies": [self.offices[1].agency.code],
+            "days": "2",
+            "consultation": "",
+            "tax_agency": "",
+            "amount": "150.000",
+            "notice_number": "TB-01",
         }
         params = {name: values[name] for name in spec.params}
         before = fingerprint(dossier)
@@ -165,7 +174,11 @@ class DossierLifecycles(RuleBasedStateMachine):
         fresh = Dossier.objects.get(pk=dossier.pk)
         # Only allowed transitions, by an allowed actor.
         assert (before["status"], before["stage"]) in spec.sources
-        assert permissions.may_take(actor, fresh, workflow.actors_for(spec, before["stage"]))
+        if spec.scope in workflow.CONSULTED_SCOPES:
+            # The answer of a consulted agency: the request it answered was addressed to it.
+            assert fresh.consultations.filter(answered_by=actor, answered_at=self.now).exists()
+        else:
+            assert permissions.may_take(actor, fresh, workflow.actors_for(spec, before["stage"]))
         # Exactly one event, recording the change.
         assert after["events"] == before["events"] + 1
         event = fresh.events.order_by("-created_at", "-id").first()
