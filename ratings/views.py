@@ -29,10 +29,10 @@ ATTENTION_PAGE_SIZE = 50
 
 # The two rating forms are exempt from Django's CSRF check, on purpose (they were written when the
 # pages that hold them sent `Referrer-Policy: no-referrer`, so browsers posted them with
-# `Origin: null`, which the check refuses; the pages now send "strict-origin"). The check guards actions taken with the ambient
-# session cookie; these carry their own credential in the request (the code and PIN, or the
-# signed token of the link) and use no session, so a forged cross-site post could only do what
-# its sender could do directly.
+# `Origin: null`, which the check refuses; the pages now send "strict-origin"). The check guards
+# actions taken with the ambient session cookie; these carry their own credential in the request
+# (the code and PIN, or the signed token of the link) and use no session, so a forged cross-site
+# post could only do what its sender could do directly.
 
 
 def _private(response):
