@@ -22,7 +22,8 @@ Same filters and scope as the progress table (`stats.parse_filters`); `GET /api/
 from collections import defaultdict
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import F, Q
+from django.db.models import Count, Exists, F, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import exceptions, serializers
 from rest_framework.permissions import IsAuthenticated
@@ -118,19 +119,34 @@ def handling_table(filters):
         elif ended_at is None or ended_at >= end:
             row["steps"] += 1
             row["steps_open_overdue" if due_at is not None and due_at < end else "steps_open_on_time"] += 1
-    # Late dossiers, charged to the agency holding them when their due date passed.
-    late = Dossier.objects.filter(
-        Q(finished_at__gte=start, finished_at__lt=end, finished_at__gt=F("due_at"))
-        | Q(status__in=RUNNING_STATUSES, due_at__lt=end, received_at__lt=end)
-    ).values_list("pk", "due_at")
-    due_of = dict(late)
-    by_dossier = defaultdict(list)
-    for step in StatStep.objects.filter(dossier_id__in=list(due_of)).order_by("dossier_id", "started_at", "pk"):
-        by_dossier[step.dossier_id].append(step)
-    for dossier_id, due_at in due_of.items():
-        agency_id = holder_at(by_dossier.get(dossier_id, []), due_at)
+    # Late dossiers, charged to the agency holding them when their due date passed (`holder_at`, in
+    # SQL: one grouped query, not every late dossier's steps loaded into Python — 6,483 dossiers
+    # and a 216 ms pair of queries at 100,000 dossiers, issue 20). Only dossiers with steps can be
+    # charged.
+    own_steps = StatStep.objects.filter(dossier_id=OuterRef("pk"))
+    holding = own_steps.filter(
+        Q(ended_at__isnull=True) | Q(ended_at__gt=OuterRef("due_at")), started_at__lte=OuterRef("due_at")
+    )
+    late = (
+        Dossier.objects.filter(
+            Q(finished_at__gte=start, finished_at__lt=end, finished_at__gt=F("due_at"))
+            | Q(status__in=RUNNING_STATUSES, due_at__lt=end, received_at__lt=end)
+        )
+        .filter(Exists(own_steps))
+        .annotate(
+            holder=Coalesce(
+                Subquery(holding.order_by("started_at", "pk").values("agency_id")[:1]),
+                Subquery(own_steps.order_by("-started_at", "-pk").values("agency_id")[:1]),
+            )
+        )
+        .order_by()
+        .values("holder")
+        .annotate(dossiers=Count("pk"))
+    )
+    for entry in late:
+        agency_id = entry["holder"]
         if agency_id is not None and (filters.agency_ids is None or agency_id in filters.agency_ids):
-            rows[agency_id]["late_dossiers"] += 1
+            rows[agency_id]["late_dossiers"] += entry["dossiers"]
     # Consultations due in the period, charged to the consulted agency.
     consultations = _scoped(Consultation.objects.filter(due_at__gte=start, due_at__lt=end), "agency_id", filters)
     for agency_id, answered_at, due_at in consultations.values_list("agency_id", "answered_at", "due_at"):
