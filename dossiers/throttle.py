@@ -100,6 +100,17 @@ class Attempt:
     lock_started: bool = False  # this attempt is the one that locked the code
     store: str = "database"  # where the counters are: "database" or "redis"
 
+    def count_code(self, key, start, seconds, now, estimate):
+        """The code's counter was reserved with this `estimate` of its sliding window: beyond
+        LOOKUP_CODE_MAX_FAILURES the code is locked (for everyone) until the window slides on."""
+        self.counters.append((key, start))
+        limit = settings.LOOKUP_CODE_MAX_FAILURES
+        if estimate > limit:
+            self.allowed = False
+            self.code_locked = True
+            self.lock_started = estimate - 1 <= limit
+            self.retry_after = max(1, math.ceil((start + timedelta(seconds=seconds) - now).total_seconds()))
+
     def succeeded(self):
         if not self.counters:
             return
@@ -213,13 +224,7 @@ def begin_attempt(request, now=None, code=None, known=True):
     if code:
         key, start, _seconds = windows[1]
         code_estimate, _created = _sliding_estimate(key, start, code_seconds, now, previous)
-        attempt.counters.append((key, start))
-        limit = settings.LOOKUP_CODE_MAX_FAILURES
-        if code_estimate > limit:
-            attempt.allowed = False
-            attempt.code_locked = True
-            attempt.lock_started = code_estimate - 1 <= limit
-            attempt.retry_after = max(1, math.ceil((start + timedelta(seconds=code_seconds) - now).total_seconds()))
+        attempt.count_code(key, start, code_seconds, now, code_estimate)
     return attempt
 
 
@@ -303,15 +308,7 @@ def _redis_attempt(windows, now, limit):
         attempt.allowed = False
         return attempt
     if len(windows) > 1:
-        key, start, code_seconds = windows[1]
-        code_estimate = float(code_estimate)
-        attempt.counters.append((key, start))
-        code_limit = settings.LOOKUP_CODE_MAX_FAILURES
-        if code_estimate > code_limit:
-            attempt.allowed = False
-            attempt.code_locked = True
-            attempt.lock_started = code_estimate - 1 <= code_limit
-            attempt.retry_after = max(1, math.ceil((start + timedelta(seconds=code_seconds) - now).total_seconds()))
+        attempt.count_code(*windows[1], now, float(code_estimate))
     return attempt
 
 
