@@ -365,6 +365,9 @@ DOSSIER_EVENTS_CACHE_SECONDS = env.int("DOSSIER_EVENTS_CACHE_SECONDS", default=6
 # The workspace's tab counts are kept this many seconds per officer (0: counted on every page); an
 # officer's own action recounts theirs at once, others' actions show within this time.
 QUEUE_COUNTS_CACHE_SECONDS = env.int("QUEUE_COUNTS_CACHE_SECONDS", default=30)
+# The service index's catalogue shares (complete and online procedures per agency) are kept until
+# the catalogue changes, at most this many seconds (0: counted on every page).
+INDEX_CATALOGUE_CACHE_SECONDS = env.int("INDEX_CATALOGUE_CACHE_SECONDS", default=600)
 # Where the lookup's counters live (dossiers/throttle.py): "auto" (Redis when REDIS_URL is set, else
 # the database), "redis" or "database". The database stays the fallback when Redis fails.
 LOOKUP_THROTTLE_BACKEND = env.str("LOOKUP_THROTTLE_BACKEND", default="auto")

@@ -419,6 +419,12 @@ def _stamp():
     return (row["rows"], row["top"], row["changed"])
 
 
+def catalogue_stamp():
+    """(rows, highest id, latest `updated_at`) of the catalogue: changes whenever a procedure is
+    added, deleted or saved (one cheap aggregate query). Other readers key their caches on it."""
+    return _stamp()
+
+
 def get_index():
     """The current index, rebuilt if the catalogue changed (see the module docstring)."""
     from .models import Procedure

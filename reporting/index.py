@@ -13,15 +13,19 @@ Digitised dossiers and electronic results are recorded by the signing app (`sign
 they are exact against the counters they are divided by.
 """
 
+import hashlib
 from collections import defaultdict
 from dataclasses import dataclass, replace
 
+from django.conf import settings
+from django.core.cache import cache
 from django.db.models import Count, Exists, F, OuterRef, Q, Sum
 from django.db.models.fields.json import KT
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from dossiers.models import Channel
+from procedures import search
 from procedures.models import Agency, Procedure
 from ratings.models import Level
 from reporting import stats
@@ -242,7 +246,25 @@ def provided_keys(external):
 def catalogue_fractions(filters, by_agency=False):
     """{"published_complete": (n, d), "online_procedures": (n, d)} over the published procedures
     implemented by the agencies in scope (and of the field filtered on); with `by_agency`, the same
-    per agency id. Two grouped queries over the catalogue (thousands of rows, not dossiers)."""
+    per agency id. Two grouped queries over the catalogue (thousands of rows, not dossiers), kept in
+    the cache until the catalogue changes (the search index's stamp: rows, highest id, latest edit;
+    issue 20: ≈ 140 ms of every index page for 5,000 procedures in 30 agencies), at most
+    INDEX_CATALOGUE_CACHE_SECONDS."""
+    seconds = settings.INDEX_CATALOGUE_CACHE_SECONDS
+    if seconds <= 0:
+        return _catalogue_fractions(filters, by_agency)
+    scope = ",".join(map(str, sorted(filters.agency_ids))) if filters.agency_ids is not None else "all"
+    stamp = "-".join(str(part) for part in search.catalogue_stamp())
+    field = filters.field.pk if filters.field is not None else ""
+    key = "index-catalogue:" + hashlib.sha256(f"{stamp}|{field}|{scope}|{by_agency}".encode()).hexdigest()
+    cached = cache.get(key)
+    if cached is None:
+        cached = _catalogue_fractions(filters, by_agency)
+        cache.set(key, cached, seconds)
+    return cached
+
+
+def _catalogue_fractions(filters, by_agency):
     procedures = Procedure.objects.filter(published=True)
     if filters.field is not None:
         procedures = procedures.filter(field_id=filters.field.pk)

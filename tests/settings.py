@@ -30,6 +30,7 @@ os.environ.setdefault("LOOKUP_THROTTLE_BACKEND", "database")
 # cached history is tested on its own (tests/dossiers/test_api_events_cache.py).
 os.environ.setdefault("DOSSIER_EVENTS_CACHE_SECONDS", "0")
 os.environ.setdefault("QUEUE_COUNTS_CACHE_SECONDS", "0")  # tested in tests/dossiers/test_selectors.py
+os.environ.setdefault("INDEX_CATALOGUE_CACHE_SECONDS", "0")  # tested in tests/reporting/test_index_cache.py
 
 from motcua.settings import *  # noqa: E402,F403
 
