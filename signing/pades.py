@@ -7,8 +7,10 @@ every Vietnamese glyph. Back ends (signing/backends.py) only provide a pyHanko `
 module does the PDF work for both.
 """
 
+import asyncio
 import io
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -16,7 +18,7 @@ import pypdf
 import segno
 from asn1crypto import x509 as asn1_x509
 from django.conf import settings
-from django.utils import timezone
+from django.utils import timezone, translation
 from PIL import Image, ImageDraw, ImageFont
 from pyhanko import stamp
 from pyhanko.pdf_utils import images
@@ -107,6 +109,24 @@ def block_lines(signer_name, signer_title, moment, verification_code):
     ]
 
 
+def outside_event_loop(function, *args, **kwargs):
+    """Call `function` directly, or in a short-lived thread when an asyncio event loop already runs
+    in this thread: pyHanko's synchronous API calls asyncio.run(), which refuses to start inside a
+    running loop (an ASGI worker, or a test process where a browser driver keeps one)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return function(*args, **kwargs)
+    language = translation.get_language()  # the active language is per thread: carry it over
+
+    def call():
+        with translation.override(language):
+            return function(*args, **kwargs)
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(call).result()
+
+
 def sign_pdf(pdf_bytes, signer, *, page, box, url, lines, reason, location, signer_name=""):
     """`pdf_bytes` signed by `signer` (a pyHanko Signer) with PAdES B-B, or B-T when a TSA is set;
     the visible block at `box` of page `page` shows the QR code of `url` and `lines`."""
@@ -126,7 +146,7 @@ def sign_pdf(pdf_bytes, signer, *, page, box, url, lines, reason, location, sign
         new_field_spec=fields.SigFieldSpec(sig_field_name=FIELD_NAME, on_page=page, box=box),
     )
     writer = IncrementalPdfFileWriter(io.BytesIO(pdf_bytes), strict=False)
-    out = pdf_signer.sign_pdf(writer)
+    out = outside_event_loop(pdf_signer.sign_pdf, writer)
     return out.getvalue()
 
 
@@ -207,7 +227,7 @@ def validate(pdf_bytes, roots=None):
         context = ValidationContext(
             trust_roots=roots, allow_fetching=False, revocation_mode="soft-fail", moment=signed_at
         )
-        status = validate_pdf_signature(embedded, context, ts_validation_context=context)
+        status = outside_event_loop(validate_pdf_signature, embedded, context, ts_validation_context=context)
     except Exception as exc:  # noqa: BLE001 (a damaged signature is a finding, not an error)
         report.problem = f"invalid: {exc.__class__.__name__}"
         return report

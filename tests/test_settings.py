@@ -133,7 +133,14 @@ def test_production_defaults_secure_every_cookie_and_redirect_to_https(tmp_path)
         " s.SECURE_HSTS_SECONDS > 0)"
     )
     result = manage(
-        tmp_path, "shell", "-c", code, DEBUG="0", SECRET_KEY=secrets.token_urlsafe(64), ALLOWED_HOSTS="example.org"
+        tmp_path,
+        "shell",
+        "--no-imports",
+        "-c",
+        code,
+        DEBUG="0",
+        SECRET_KEY=secrets.token_urlsafe(64),
+        ALLOWED_HOSTS="example.org",
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["True"] * 5
@@ -141,6 +148,7 @@ def test_production_defaults_secure_every_cookie_and_redirect_to_https(tmp_path)
     result = manage(
         tmp_path,
         "shell",
+        "--no-imports",
         "-c",
         code,
         DEBUG="0",

@@ -25,7 +25,7 @@ from tests.factories import api_token
 def pyhanko_status(data, ca):
     embedded = PdfFileReader(io.BytesIO(data)).embedded_signatures[-1]
     context = ValidationContext(trust_roots=[pades._pem_certs(ca.cert_pem)[0]], allow_fetching=False)
-    return validate_pdf_signature(embedded, context)
+    return pades.outside_event_loop(validate_pdf_signature, embedded, context)
 
 
 def signed_file(dossier):
