@@ -252,7 +252,7 @@ def test_due_soon_dossier_gives_exactly_one_email_and_a_second_scan_none(infra):
     worker = infra.start_worker()
 
     scan_deadlines.apply_async(kwargs={"now": vn(2026, 3, 2, 16, 30).isoformat()})
-    wait_for(lambda: len(infra.task_results(worker, "notifications.tasks.scan_deadlines")) == 1, "the first scan")
+    wait_for(lambda: len(infra.task_results(worker, "dossiers.tasks.scan_deadlines")) == 1, "the first scan")
 
     [reminder] = Reminder.objects.all()
     assert (reminder.dossier_id, reminder.kind) == (dossier.pk, "due_soon")
@@ -270,9 +270,9 @@ def test_due_soon_dossier_gives_exactly_one_email_and_a_second_scan_none(infra):
     # The same scan again (a re-delivered task, a second beat) and a later one: nothing new.
     scan_deadlines.apply_async(kwargs={"now": vn(2026, 3, 2, 16, 30).isoformat()})
     scan_deadlines.apply_async(kwargs={"now": vn(2026, 3, 2, 16, 45).isoformat()})
-    wait_for(lambda: len(infra.task_results(worker, "notifications.tasks.scan_deadlines")) == 3, "two more scans")
+    wait_for(lambda: len(infra.task_results(worker, "dossiers.tasks.scan_deadlines")) == 3, "two more scans")
     assert (
-        infra.task_results(worker, "notifications.tasks.scan_deadlines")[1:]
+        infra.task_results(worker, "dossiers.tasks.scan_deadlines")[1:]
         == [{"reminders": 0, "closed": 0, "digests": 0, "sent": 0, "failed": 0}] * 2
     )
     after = (infra.mail_sends(), Reminder.objects.count(), Notification.objects.count(), infra.gateway.received())
@@ -365,7 +365,7 @@ def test_with_the_broker_down_transitions_stay_fast_and_every_notification_arriv
     worker = infra.start_worker()
     tick.apply_async()
     wait_for(lambda: not outbox(state="pending").exists(), "every notification to be delivered")
-    wait_for(lambda: infra.task_results(worker, "notifications.tasks.tick"), "the tick to finish")
+    wait_for(lambda: infra.task_results(worker, "dossiers.tasks.tick"), "the tick to finish")
     emails, sms = assert_each_delivered_exactly_once(infra)
     assert set(written) == set(outbox().values_list("dedupe_key", flat=True))  # 0 lost
     assert len(emails) == len(sms) == 8
@@ -399,7 +399,7 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_duplicates_nothing(infra):
     # timeout); the next tick delivers the rows anyway: the database is the schedule.
     deliver_notifications.apply_async(kwargs={"now": when})
     wait_for(lambda: not outbox(state="pending").exists(), "the rest of the batch")
-    wait_for(lambda: infra.task_results(second, "notifications.tasks.deliver_notifications"), "the task to finish")
+    wait_for(lambda: infra.task_results(second, "dossiers.tasks.deliver_notifications"), "the task to finish")
 
     emails, sms = assert_each_delivered_exactly_once(infra)
     assert len(emails) == len(sms) == 15
@@ -428,7 +428,7 @@ def test_two_ticks_at_the_same_moment_claim_the_scan_once_and_duplicate_nothing(
     tick.apply_async(kwargs={"now": now})
 
     def results():
-        return [r for w in workers for r in infra.task_results(w, "notifications.tasks.tick")]
+        return [r for w in workers for r in infra.task_results(w, "dossiers.tasks.tick")]
 
     wait_for(lambda: len(results()) == 2, "both ticks")
     assert sorted("scan" in r for r in results()) == [False, True]  # one scan claim
