@@ -27,7 +27,6 @@ import time
 import urllib.parse
 import urllib.request
 from collections import Counter
-from datetime import timedelta
 from email import message_from_bytes
 from email import policy as email_policy
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -36,10 +35,12 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.db import connection, connections
+from django.utils import timezone
 
 from notifications import delivery, mail
 from notifications.models import Notification, NotificationChannel, Reminder, ReminderPolicy
 from notifications.tasks import deliver_notifications, run_tick, scan_deadlines, tick
+from procedures import deadlines
 from tests.factories import Office, vn
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -346,7 +347,8 @@ def test_with_the_broker_down_transitions_stay_fast_and_every_notification_arriv
     extra, _pin = office.receive(applicant_email="dan9@example.com")
     act = f"/can-bo/ho-so/{extra.code}/hanh-dong/"
     timings.append(reception.request(act + "assign/", {"assignee": office.specialist.username}))
-    new_due = (extra.due_at + timedelta(days=10)).strftime("%d/%m/%Y")
+    # A working day (Art. 19.6: the new date is a working day; a weekend date is refused).
+    new_due = deadlines.get_calendar().add_working_days(timezone.localdate(extra.due_at), 7).strftime("%d/%m/%Y")
     timings.append(specialist.request(act + "extend/", {"comment": "Cần xác minh", "new_due_at": new_due}))
 
     assert [status for status, _t in timings] == [302] * len(timings)
