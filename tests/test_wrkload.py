@@ -109,3 +109,16 @@ def test_a_post_still_in_flight_when_wrk_stopped_is_counted():
 
     assert verdict["unacknowledged_writes"] == 1
     assert verdict["posts_in_flight_at_the_end"] == 1
+
+
+def test_responses_cut_by_the_kill_are_allowed_up_to_the_killed_instances_workers():
+    cut = phase({("lookup", 200): 40})
+    cut.socket_errors.update({"read": 3, "connect": 1})
+
+    killed = Drill.judge(cut, 0, interrupted_allowed=True, cuts_allowed=2)
+    steady = Drill.judge(cut, 0, interrupted_allowed=False)
+
+    assert killed["cut_responses"] == 2
+    assert killed["socket_errors"] == {"read": 1, "connect": 1}  # the rest still fails the drill
+    assert steady["cut_responses"] == 0
+    assert steady["socket_errors"] == {"read": 3, "connect": 1}
