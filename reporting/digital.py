@@ -12,20 +12,15 @@ A small reader beside the progress table (reporting/stats.py): the same filters 
 `GET /api/v1/stats/digital/` serves it.
 """
 
-from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Exists, OuterRef, Q
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
-from rest_framework import exceptions, serializers
-from rest_framework.permissions import IsAuthenticated
-from rest_framework.response import Response
-from rest_framework.views import APIView
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import serializers
 
 from dossiers.models import Dossier
 from procedures.models import Agency
 from signing.models import Digitisation, ResultDocument, ResultForm
 
-from . import stats
-from .api.views import ERRORS
+from .api.views import AGENCY_PARAMETERS, ERRORS, StatsAPIView, agency_table_schema
 
 ELECTRONIC = (ResultForm.ELECTRONIC, ResultForm.BOTH)
 
@@ -109,37 +104,19 @@ _COUNTS = {
 }
 
 
-class DigitalIndicatorsView(APIView):
-    """The digitisation rate and the electronic-result rate per agency (supervisors and leaders)."""
-
-    permission_classes = [IsAuthenticated]
-
-    @extend_schema(
+@extend_schema_view(
+    get=extend_schema(
         operation_id="stats_digital",
         summary="Digitisation and electronic-result rates (Decision 766)",
-        parameters=[OpenApiParameter("from", str), OpenApiParameter("to", str), OpenApiParameter("agency", str)],
+        parameters=AGENCY_PARAMETERS,
         responses={
-            200: inline_serializer(
-                "DigitalIndicators",
-                {
-                    "from": serializers.DateField(),
-                    "to": serializers.DateField(),
-                    "rows": inline_serializer(
-                        "DigitalIndicatorRow",
-                        {"agency": serializers.CharField(), "agency_name": serializers.CharField(), **_COUNTS},
-                        many=True,
-                    ),
-                    "total": inline_serializer("DigitalIndicatorTotal", _COUNTS),
-                },
-            ),
+            200: agency_table_schema("DigitalIndicators", "DigitalIndicatorRow", "DigitalIndicatorTotal", _COUNTS),
             **ERRORS,
         },
     )
-    def get(self, request):
-        try:
-            filters = stats.parse_filters(request.query_params, request.user)
-        except PermissionDenied as exc:
-            raise exceptions.PermissionDenied(str(exc)) from exc
-        except stats.StatsInputError as exc:
-            raise exceptions.ValidationError(exc.errors) from exc
-        return Response({"from": filters.start, "to": filters.end, **digital_indicators(filters)})
+)
+class DigitalIndicatorsView(StatsAPIView):
+    """The digitisation rate and the electronic-result rate per agency (supervisors and leaders)."""
+
+    def answer(self, request, filters):
+        return {"from": filters.start, "to": filters.end, **digital_indicators(filters)}

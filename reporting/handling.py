@@ -21,21 +21,16 @@ Same filters and scope as the progress table (`stats.parse_filters`); `GET /api/
 
 from collections import defaultdict
 
-from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Exists, F, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
-from rest_framework import exceptions, serializers
-from rest_framework.permissions import IsAuthenticated
-from rest_framework.response import Response
-from rest_framework.views import APIView
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import serializers
 
 from dossiers.models import FINISHED_STATUSES, RUNNING_STATUSES, Consultation, Dossier, Outcome, Stage, judge
 from procedures.models import Agency
 from reporting.models import StatStep
 
-from . import stats
-from .api.views import ERRORS
+from .api.views import AGENCY_PARAMETERS, ERRORS, StatsAPIView, agency_table_schema
 
 COUNTS = (
     "steps",
@@ -196,37 +191,19 @@ _FIELDS = {
 }
 
 
-class HandlingAgencyView(APIView):
-    """The accountability table per handling agency (supervisors and leaders, in their scope)."""
-
-    permission_classes = [IsAuthenticated]
-
-    @extend_schema(
+@extend_schema_view(
+    get=extend_schema(
         operation_id="stats_handling",
         summary="Per handling agency: own steps on time, late dossiers charged, consultations (Decree 118 Art. 20)",
-        parameters=[OpenApiParameter("from", str), OpenApiParameter("to", str), OpenApiParameter("agency", str)],
+        parameters=AGENCY_PARAMETERS,
         responses={
-            200: inline_serializer(
-                "HandlingAgencies",
-                {
-                    "from": serializers.DateField(),
-                    "to": serializers.DateField(),
-                    "rows": inline_serializer(
-                        "HandlingAgencyRow",
-                        {"agency": serializers.CharField(), "agency_name": serializers.CharField(), **_FIELDS},
-                        many=True,
-                    ),
-                    "total": inline_serializer("HandlingAgencyTotal", _FIELDS),
-                },
-            ),
+            200: agency_table_schema("HandlingAgencies", "HandlingAgencyRow", "HandlingAgencyTotal", _FIELDS),
             **ERRORS,
         },
     )
-    def get(self, request):
-        try:
-            filters = stats.parse_filters(request.query_params, request.user)
-        except PermissionDenied as exc:
-            raise exceptions.PermissionDenied(str(exc)) from exc
-        except stats.StatsInputError as exc:
-            raise exceptions.ValidationError(exc.errors) from exc
-        return Response({"from": filters.start, "to": filters.end, **handling_table(filters)})
+)
+class HandlingAgencyView(StatsAPIView):
+    """The accountability table per handling agency (supervisors and leaders, in their scope)."""
+
+    def answer(self, request, filters):
+        return {"from": filters.start, "to": filters.end, **handling_table(filters)}

@@ -7,7 +7,13 @@ agencies; other officers get 403, anonymous callers 401, bad parameters 400 with
 
 from django.core.exceptions import PermissionDenied
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+    inline_serializer,
+)
 from rest_framework import exceptions, serializers
 from rest_framework import status as http
 from rest_framework.permissions import IsAuthenticated
@@ -115,10 +121,53 @@ ERRORS = {
 }
 
 
-class StatsView(APIView):
+class StatsAPIView(APIView):
+    """What every statistics endpoint shares: an authenticated caller, the period and agency
+    filters of `stats.parse_filters` (403 for an agency outside the caller's scope, 400 with the
+    messages per parameter), and an answer no cache keeps. A subclass says what to answer
+    (`answer`) and describes it with `extend_schema_view(get=…)`."""
+
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(
+    def get(self, request):
+        try:
+            filters = stats.parse_filters(request.query_params, request.user)
+            body = self.answer(request, filters)
+        except PermissionDenied as exc:
+            raise exceptions.PermissionDenied(str(exc)) from exc
+        except stats.StatsInputError as exc:
+            return Response(exc.errors, status=http.HTTP_400_BAD_REQUEST)
+        response = Response(body)
+        response["Cache-Control"] = "private, no-store"
+        return response
+
+    def answer(self, request, filters):
+        raise NotImplementedError
+
+
+def agency_table_schema(name, row_name, total_name, fields):
+    """The body of a per-agency statistics endpoint: the period, one row per agency, the total."""
+    return inline_serializer(
+        name,
+        {
+            "from": serializers.DateField(),
+            "to": serializers.DateField(),
+            "rows": inline_serializer(
+                row_name,
+                {"agency": serializers.CharField(), "agency_name": serializers.CharField(), **fields},
+                many=True,
+            ),
+            "total": inline_serializer(total_name, fields),
+        },
+    )
+
+
+# from, to and agency: the filters of the per-agency endpoints.
+AGENCY_PARAMETERS = PARAMETERS[:3]
+
+
+@extend_schema_view(
+    get=extend_schema(
         operation_id="stats_progress_table",
         summary="The Decision 766 progress table",
         description=(
@@ -130,14 +179,8 @@ class StatsView(APIView):
         parameters=PARAMETERS,
         responses={200: StatsResponseSerializer, **ERRORS},
     )
-    def get(self, request):
-        try:
-            filters = stats.parse_filters(request.query_params, request.user)
-            group = stats.parse_group(request.query_params, stats.AGENCY_FIELD)
-        except PermissionDenied as exc:
-            raise exceptions.PermissionDenied(str(exc)) from exc
-        except stats.StatsInputError as exc:
-            return Response(exc.errors, status=http.HTTP_400_BAD_REQUEST)
-        response = Response(stats.progress_table(filters, group=group).as_api())
-        response["Cache-Control"] = "private, no-store"
-        return response
+)
+class StatsView(StatsAPIView):
+    def answer(self, request, filters):
+        group = stats.parse_group(request.query_params, stats.AGENCY_FIELD)
+        return stats.progress_table(filters, group=group).as_api()

@@ -743,3 +743,26 @@ def test_the_statistics_field_filter_is_in_vietnamese_alphabetical_order(db):
         Field.objects.create(code=code, name=name)
     names = [field.name for field in filter_choices(None)["fields"]]
     assert names == ["An ninh", "Dân tộc", "Đất đai", "Thủy sản"]
+
+
+@pytest.mark.parametrize("path", ["/api/v1/stats/", "/api/v1/stats/digital/", "/api/v1/stats/handling/"])
+def test_every_statistics_endpoint_filters_scopes_and_is_never_cached_alike(db, client, path):
+    from tests.factories import Office, api_token
+
+    office = Office()
+    office.receive()
+    supervisor = {"HTTP_AUTHORIZATION": f"Token {api_token(office.supervisor)}"}
+
+    ok = client.get(path, **supervisor)
+    reversed_period = client.get(path, {"from": "2026-11-20", "to": "2026-11-01"}, **supervisor)
+    bad_date = client.get(path, {"from": "45/13/2026"}, **supervisor)
+    specialist = client.get(path, HTTP_AUTHORIZATION=f"Token {api_token(office.specialist)}")
+
+    assert ok.status_code == 200, ok.content
+    assert ok["Cache-Control"] == "private, no-store"
+    assert [row["agency"] for row in ok.json()["rows"]] == [office.agency.code]
+    assert reversed_period.status_code == bad_date.status_code == 400
+    assert set(reversed_period.json()) <= {"from", "to", "period"} and reversed_period.json()
+    assert all(isinstance(messages, list) and messages for messages in bad_date.json().values())
+    assert specialist.status_code == 403
+    assert client.get(path).status_code == 401
