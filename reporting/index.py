@@ -24,12 +24,12 @@ from django.db.models.fields.json import KT
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from dossiers.models import Channel
+from dossiers.models import OPEN_STATUSES, Channel
 from procedures import search
 from procedures.models import Agency, Procedure
 from ratings.models import Level
 from reporting import stats
-from reporting.models import StatCounter, StatFact
+from reporting.models import StatCounter, StatFact, StatSpan
 from signing.models import Digitisation, ResultDocument
 
 COUNTERS, CATALOGUE, SIGNING, OUTSIDE = "counters", "catalogue", "signing", "outside"
@@ -518,18 +518,7 @@ def costly_dossiers(filters, values):
     ).order_by("-stat_fact__finished_on", "-pk")
     for dossier in ended_late.values("code", **columns)[:COSTLY_LIMIT]:
         result.append(_costly(dossier, "late", _("Ended late"), late_cost))
-    # Running and paused overdue dossiers: the first of each set, merged. One query with
-    # `pk IN (…) OR pk IN (…)` could use no index and read the whole dossier table (237 ms at
-    # 100,000 dossiers, issue 20); each set alone is a semi-join from its few statistics spans.
-    firsts = {}
-    for metric in ("in_progress_overdue", "paused_overdue"):
-        ids = stats.metric_dossiers(metric, filters).values("pk")
-        rows = base.filter(pk__in=ids).order_by("due_at", "pk").values("pk", "due_at", "code", **columns)
-        for row in rows[:COSTLY_LIMIT]:
-            firsts[row["pk"]] = row
-    ordered = sorted(firsts.values(), key=lambda row: (row["due_at"] is None, row["due_at"], row["pk"]))
-    for row in ordered[:COSTLY_LIMIT]:
-        dossier = {key: value for key, value in row.items() if key not in ("pk", "due_at")}
+    for dossier in overdue_at_the_end(filters, base, columns):
         result.append(_costly(dossier, "overdue", _("Overdue at the end of the period"), late_cost))
     satisfaction_cost = round(INDICATORS_BY_KEY["satisfaction"].points / satisfaction_den, 3) if satisfaction_den else 0
     unhappy = base.filter(
@@ -540,6 +529,23 @@ def costly_dossiers(filters, values):
     for dossier in unhappy.values("code", **columns)[:COSTLY_LIMIT]:
         result.append(_costly(dossier, "unsatisfied", _("Rated “not satisfied”"), satisfaction_cost))
     return result
+
+
+def overdue_at_the_end(filters, base, columns):
+    """The first COSTLY_LIMIT dossiers of `base` overdue at the end of the period (in progress or
+    paused: the span covering that day is past its due day), earliest due first.
+
+    One `EXISTS` per dossier on its span (`statspan_dossier_idx`), walked in due-date order, so the
+    walk stops at the limit instead of sorting every overdue dossier (≈ 20,000 at 1,000,000
+    dossiers: 535 ms). When the period ends today (the page's default) every dossier open at its
+    end is still open, so the walk is the open dossiers' due-date index (`dossier_open_due_idx`)."""
+    end = filters.end
+    span = StatSpan.objects.filter(dossier_id=OuterRef("pk"), start_on__lte=end, due_on__lte=end)
+    span = span.filter(Q(end_on__isnull=True) | Q(end_on__gt=end))
+    overdue = base.filter(Exists(span))
+    if end >= timezone.localdate():
+        overdue = overdue.filter(status__in=OPEN_STATUSES)
+    return overdue.order_by("due_at", "pk").values("code", **columns)[:COSTLY_LIMIT]
 
 
 def _costly(dossier, kind, reason, points):
