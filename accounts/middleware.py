@@ -113,17 +113,31 @@ class AuditDeniedMiddleware:
 
 
 class CSPMiddleware(BaseCSPMiddleware):
-    """django-csp with the project policy (settings.CONTENT_SECURITY_POLICY), relaxed on the
-    API documentation page only: drf-spectacular's Swagger UI template carries an inline
-    <script> and <style>. That page shows no personal data and takes no input but a token."""
+    """django-csp with the project policy (settings.CONTENT_SECURITY_POLICY), with two narrow
+    exceptions:
+
+    - the API documentation page: drf-spectacular's Swagger UI template carries an inline
+      <script> and <style>. That page shows no personal data and takes no input but a token.
+    - the Django admin: its own scripts (the calendar and clock shortcuts, the two-box permission
+      picker, the select2 autocomplete) position their pop-ups with style *attributes*. The admin
+      gets `style-src-attr 'unsafe-inline'` only: scripts stay `'self'`, no <style> element is
+      allowed, and a style attribute can neither run code nor read the page."""
 
     def get_policy_parts(self, request, response, report_only=False):
         parts = super().get_policy_parts(request, response, report_only=report_only)
-        if not report_only and request.path_info in settings.CSP_RELAXED_PATHS:
+        if report_only:
+            return parts
+        if request.path_info in settings.CSP_RELAXED_PATHS:
             parts.update = {
                 **(parts.update or {}),
                 "script-src": ["'unsafe-inline'"],
                 "style-src": ["'unsafe-inline'"],
                 "img-src": ["data:"],
             }
+        elif request.path_info.startswith(_admin_prefix()):
+            parts.update = {**(parts.update or {}), "style-src-attr": ["'unsafe-inline'"]}
         return parts
+
+
+def _admin_prefix():
+    return reverse("admin:index")

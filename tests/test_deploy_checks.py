@@ -64,6 +64,23 @@ def test_the_api_docs_page_is_the_only_relaxed_policy(client, db):
     assert "'unsafe-inline'" not in home.headers["Content-Security-Policy"]
 
 
+def test_the_admin_allows_style_attributes_only(client, db):
+    from django.contrib.auth import get_user_model
+
+    root = get_user_model().objects.create_superuser("root-csp", "root@example.com", "x-Very-long-1")
+    client.force_login(root)
+
+    page = client.get("/admin/procedures/procedure/add/")
+    admin = csp(page)
+    officer_page = csp(client.get("/can-bo/"))
+
+    assert page.status_code == 200
+
+    assert admin["style-src-attr"] == ["'unsafe-inline'"]  # Django's own pop-ups and select2
+    assert admin["script-src"] == ["'self'"] and admin["style-src"] == ["'self'"]
+    assert "style-src-attr" not in officer_page
+
+
 def test_the_lockout_and_two_factor_pages_carry_the_policy(client, office):
     client.force_login(office.specialist)
     response = client.get(reverse("accounts:two-factor"))
