@@ -4,7 +4,8 @@
 // field, a search <textarea> inside it). Neither is tied to the field's <label>: a screen reader
 // announces a nameless combobox and a nameless text box (axe-core: aria-input-field-name, label).
 // This names them after the label, as the hidden <select> was: the single-choice combobox by the
-// label and then its current choice, the search box by the label. select2 builds its widgets when
+// label and then its current choice, the search box by the label; and it keeps the many-choice
+// list a list (select2 puts its mouse-only "clear all" cross inside it). select2 builds its widgets when
 // the page is ready and again for each inline form added, so a MutationObserver names every new one.
 (function () {
   "use strict";
@@ -34,9 +35,20 @@
       const rendered = combobox.querySelector(".select2-selection__rendered");
       const ids = [label.id].concat(rendered && rendered.id ? [rendered.id] : []);
       combobox.setAttribute("aria-labelledby", ids.join(" "));
+      if (rendered) {
+        // The current choice's text, read as part of the combobox's name: not a text box of its own.
+        rendered.removeAttribute("role");
+        rendered.removeAttribute("aria-readonly");
+      }
     });
     container.querySelectorAll(".select2-selection--multiple").forEach(function (combobox) {
       combobox.setAttribute("aria-label", text);
+      // select2 puts its "clear all" cross (a mouse-only <span>, no keyboard can reach it) inside
+      // the list of choices, where a list may hold only items: hidden from screen readers, which
+      // remove choices with the keyboard (Backspace) instead.
+      combobox.querySelectorAll(".select2-selection__clear").forEach(function (cross) {
+        cross.setAttribute("aria-hidden", "true");
+      });
     });
     container.querySelectorAll(".select2-search__field").forEach(function (field) {
       if (field.getAttribute("aria-label") !== text) {
