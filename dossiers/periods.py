@@ -257,10 +257,11 @@ def supplement_wait_end(requested_at):
     return deadlines.civil_period_end(requested_at, SUPPLEMENT_WAIT_DAYS)
 
 
-def online_intake_alert_at(dossier):
+def online_intake_alert_at(dossier, calendar=None):
     """When an online submission still waiting for acceptance is brought to the desk's attention
-    (2 working hours after submission; Art. 17.2 gives the desk 8)."""
-    return deadlines.add_working_minutes(dossier.submitted_at, ONLINE_INTAKE_ALERT_MINUTES)
+    (2 working hours after submission; Art. 17.2 gives the desk 8). `calendar`: the one a caller
+    judging many dossiers already holds (else one is read)."""
+    return deadlines.add_working_minutes(dossier.submitted_at, ONLINE_INTAKE_ALERT_MINUTES, calendar)
 
 
 def correction_deadline(reported_at):

@@ -116,7 +116,7 @@ def reminder_kinds(dossier, now, calendar, policy, limits=None):
     if (
         dossier.status == Status.SUBMITTED_ONLINE
         and dossier.channel == Channel.ONLINE
-        and periods.online_intake_alert_at(dossier) <= now
+        and periods.online_intake_alert_at(dossier, calendar) <= now
     ):
         kinds.append((ReminderKind.ONLINE_INTAKE, ONLINE_INTAKE_THRESHOLD))
     today = limits.today

@@ -18,7 +18,7 @@ from django.db import connection, connections, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import translation
 
-from dossiers.models import OPEN_STATUSES, PAUSED_STATUSES, Dossier
+from dossiers.models import OPEN_STATUSES, PAUSED_STATUSES, Dossier, Status
 from dossiers.services import WorkflowConflict
 from notifications import reminders, tasks
 from notifications.models import Notification, NotificationChannel, Reminder, ReminderKind, ReminderPolicy
@@ -619,6 +619,27 @@ def test_scan_queries_are_the_same_for_5_or_50_due_dossiers_and_a_rerun_is_a_few
     assert few_queries == many_queries, (few_queries, many_queries)
     # (The online-intake alert, the result correction and the fee remittance add one query each.)
     assert few_rerun == many_rerun <= 11, (few_rerun, many_rerun)
+
+
+@pytest.mark.django_db
+def test_waiting_online_submissions_cost_the_scan_no_query_each(office):
+    """Each online submission still waiting is judged against the 2-working-hour alert with the
+    scan's own calendar: the calendar overrides are read once per scan, not once per dossier
+    (the 1,000,000-dossier benchmark's scan read them 673 times)."""
+
+    def scan_cost(count, submitted):
+        for _ in range(count):
+            office.receive(now=submitted, channel="online")
+        with CaptureQueriesContext(connection) as scan:
+            created = reminders.scan(submitted + timedelta(days=2))  # alert and step deadline passed
+        overrides = [q for q in scan.captured_queries if "calendaroverride" in q["sql"].lower()]
+        return created, len(scan), len(overrides)
+
+    few, few_queries, few_overrides = scan_cost(2, vn(2026, 3, 2, 9, 0))
+    many, many_queries, many_overrides = scan_cost(20, vn(2026, 3, 9, 9, 0))
+    assert Dossier.objects.filter(status=Status.SUBMITTED_ONLINE).count() == 22
+    assert many > few > 0
+    assert few_overrides == many_overrides == 1, (few_queries, many_queries)
 
 
 @pytest.mark.django_db
