@@ -134,10 +134,12 @@ class CSPMiddleware(BaseCSPMiddleware):
                 "style-src": ["'unsafe-inline'"],
                 "img-src": ["data:"],
             }
-        elif request.path_info.startswith(_admin_prefix()):
+        elif _is_admin(request):
             parts.update = {**(parts.update or {}), "style-src-attr": ["'unsafe-inline'"]}
         return parts
 
 
-def _admin_prefix():
-    return reverse("admin:index")
+def _is_admin(request):
+    """The request was routed to a view of the Django admin (its URL namespace)."""
+    match = getattr(request, "resolver_match", None)
+    return match is not None and "admin" in match.namespaces

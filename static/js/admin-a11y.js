@@ -5,8 +5,9 @@
 // announces a nameless combobox and a nameless text box (axe-core: aria-input-field-name, label).
 // This names them after the label, as the hidden <select> was: the single-choice combobox by the
 // label and then its current choice, the search box by the label; and it keeps the many-choice
-// list a list (select2 puts its mouse-only "clear all" cross inside it). select2 builds its widgets when
-// the page is ready and again for each inline form added, so a MutationObserver names every new one.
+// list a list (select2 puts its mouse-only "clear all" cross inside it). select2 builds its
+// widgets when the page is ready and again for each inline form added, so a MutationObserver
+// names every new one.
 (function () {
   "use strict";
 
@@ -51,18 +52,12 @@
       });
     });
     container.querySelectorAll(".select2-search__field").forEach(function (field) {
-      if (field.getAttribute("aria-label") !== text) {
-        field.setAttribute("aria-label", text);
-      }
+      field.setAttribute("aria-label", text);
     });
   }
 
-  function nameAll(root) {
-    root.querySelectorAll("select + .select2-container").forEach(name);
-  }
-
   function start() {
-    nameAll(document);
+    document.querySelectorAll("select + .select2-container").forEach(name);
     new MutationObserver(function (mutations) {
       for (const mutation of mutations) {
         for (const node of mutation.addedNodes) {
@@ -70,7 +65,7 @@
             continue;
           }
           const container = node.closest(".select2-container") || node.querySelector(".select2-container");
-          if (container && container.previousElementSibling) {
+          if (container) {
             name(container);
           }
         }

@@ -114,3 +114,15 @@ def screenshot(page, name, *, full_page=False):
     path = SCREENSHOT_DIR / f"{re.sub(r'[^a-z0-9-]+', '-', name.lower())}.png"
     page.screenshot(path=str(path), full_page=full_page)
     return path
+
+
+def act(page, action, **inputs):
+    """Submit one action form of the dossier page (opening its fold first when it is folded)."""
+    form = page.locator(f"form[action$='/hanh-dong/{action}/']").first
+    if not form.is_visible():
+        page.locator("details.ws-fold", has=form).locator("summary").click()
+    for name, value in inputs.items():
+        form.locator(f"[name={name}]").fill(value)
+    with page.expect_navigation():
+        form.locator("button[type=submit]").click()
+    assert page.locator(".alert--error").count() == 0, page.locator(".alert--error").all_inner_texts()

@@ -18,7 +18,7 @@ from django.utils import translation
 from dossiers.models import Dossier, Status
 from dossiers.workflow import ACTIONS
 
-from .helpers import assert_fits_width, log_in, log_in_with_cookie, screenshot
+from .helpers import act, assert_fits_width, log_in, log_in_with_cookie, screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -33,18 +33,6 @@ def decode_qr(pdf_path):
     assert images, "pdftoppm produced no page image"
     found = subprocess.run(["zbarimg", "--raw", "-q", *images], capture_output=True, text=True, check=False)
     return [line for line in found.stdout.splitlines() if line.strip()]
-
-
-def act(page, action, **inputs):
-    """Submit one action form of the dossier page (opening its fold first when it is folded)."""
-    form = page.locator(f"form[action$='/hanh-dong/{action}/']").first
-    if not form.is_visible():
-        page.locator("details.ws-fold", has=form).locator("summary").click()
-    for name, value in inputs.items():
-        form.locator(f"[name={name}]").fill(value)
-    with page.expect_navigation():
-        form.locator("button[type=submit]").click()
-    assert page.locator(".alert--error").count() == 0, page.locator(".alert--error").all_inner_texts()
 
 
 def citizen_status(page):

@@ -24,23 +24,11 @@ from procedures import deadlines
 from procedures.demo import DEMO_DEPARTMENT_CODE
 from procedures.models import Agency, Procedure
 
-from .helpers import assert_fits_width, log_in, log_in_with_cookie, screenshot
+from .helpers import act, assert_fits_width, log_in, log_in_with_cookie, screenshot
 
 pytestmark = pytest.mark.browser
 
 LAND = "1.013978"  # Đăng ký đất đai … lần đầu: commune desk → commune → department → commune desk
-
-
-def act(page, action, **inputs):
-    """Submit one action form of the dossier page (opening its fold first when it is folded)."""
-    form = page.locator(f"form[action$='/hanh-dong/{action}/']").first
-    if not form.is_visible():
-        page.locator("details.ws-fold", has=form).locator("summary").click()
-    for name, value in inputs.items():
-        form.locator(f"[name={name}]").fill(value)
-    with page.expect_navigation():
-        form.locator("button[type=submit]").click()
-    assert page.locator(".alert--error").count() == 0, page.locator(".alert--error").all_inner_texts()
 
 
 def planned(dossier, index):
