@@ -30,6 +30,9 @@ from bench import run as bench_run  # noqa: E402
 # Scenarios that change the database on every request, or read it through a background worker:
 # timed by bench/run.py only (a test client would have to create their work first).
 SKIPPED = {"mixed", "create_dossier", "transition_assign", "handover", "accept_handover", "sign_result"}
+# With --writes: the creation (each one adds a dossier to the bench database) and the assignment
+# of the dossiers it created, in that order.
+WRITES = ("create_dossier", "transition_assign")
 
 
 def _percentile(values, share):
@@ -46,6 +49,9 @@ def main(argv=None):
     parser.add_argument("--warmup", type=int, default=5)
     parser.add_argument("--profile", help="one scenario to profile with pyinstrument (printed as text)")
     parser.add_argument("--json", help="write the timings to this file")
+    parser.add_argument(
+        "--writes", action="store_true", help="also time the creation and the assignment (they add dossiers)"
+    )
     args = parser.parse_args(argv)
 
     bench = bench_run.Bench(
@@ -69,20 +75,32 @@ def main(argv=None):
         bench.tokens[username] = response.json()["token"]
     only = set(args.only.split(",")) if args.only else None
     results = {}
-    for name, (make, _on_response) in bench.requests().items():
-        if name in SKIPPED or (only and name not in only):
+    scenarios = bench.requests()
+    writes = WRITES if args.writes else ()
+    order = [n for n in scenarios if n not in WRITES] + list(writes)
+
+    def call(make, on_response):
+        request = make(0)
+        if on_response is None:
+            return bench._client_call(client, request)
+        response = bench._client_response(client, request)
+        on_response(request, response.status_code, response.content)
+        return response.status_code
+
+    for name in order:
+        make, on_response = scenarios[name]
+        if (name in SKIPPED and name not in writes) or (only and name not in only):
             continue
         for _ in range(args.warmup):
-            bench._client_call(client, make(0))
+            call(make, on_response)
         # Counted with a wrapper: the test client's request_started signal empties queries_log.
         counter = bench_run._QueryCounter()
         with connection.execute_wrapper(counter):
-            status = bench._client_call(client, make(0))
+            status = call(make, on_response)
         times, cpu = [], []
         for _ in range(args.repeat):
-            request = make(0)
             started, started_cpu = time.perf_counter(), time.process_time()
-            bench._client_call(client, request)
+            call(make, on_response)
             times.append((time.perf_counter() - started) * 1000)
             cpu.append((time.process_time() - started_cpu) * 1000)
         results[name] = {
@@ -106,7 +124,7 @@ def main(argv=None):
             profiler = Profiler(interval=0.0002)
             profiler.start()
             for _ in range(args.repeat):
-                bench._client_call(client, make(0))
+                call(make, on_response)
             profiler.stop()
             print(profiler.output_text(unicode=True, color=False, show_all=False))
     if args.json:

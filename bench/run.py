@@ -840,12 +840,12 @@ class Bench:
         self.transition_pool.append(dossier.code)
 
     def _client_call(self, client, request):
+        return self._client_response(client, request).status_code
+
+    def _client_response(self, client, request):
         headers = {k: v for k, v in request.headers.items() if k.lower() not in ("content-type", "content-length")}
         content_type = request.headers.get("Content-Type", "application/octet-stream")
-        response = client.generic(
-            request.method, request.path, request.body, content_type=content_type, headers=headers
-        )
-        return response.status_code
+        return client.generic(request.method, request.path, request.body, content_type=content_type, headers=headers)
 
     def _explain(self, cursor, sql):
         cursor.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + sql)

@@ -11,12 +11,11 @@
   it moves to `Dossier.provisional_code` (still unique, still found by `with_code()` and still the
   key of the PIN's hash) and `code` becomes the real code.
 
-Sequences are rows of `DossierSequence` (agency, day, kind), incremented by an UPDATE whose row
+Sequences are rows of `DossierSequence` (agency, day, kind), incremented by one upsert whose row
 lock serialises concurrent callers until their transaction ends: numbers never repeat.
 """
 
-from django.db import transaction
-from django.db.models import F
+from django.db import connection
 from django.utils import timezone
 
 from .models import DossierSequence
@@ -25,11 +24,25 @@ PROVISIONAL_PREFIX = "TC-"
 
 
 def _next_value(agency, day, kind):
-    with transaction.atomic():
-        DossierSequence.objects.get_or_create(agency=agency, day=day, kind=kind)
-        rows = DossierSequence.objects.filter(agency=agency, day=day, kind=kind)
-        rows.update(last_value=F("last_value") + 1)
-        return rows.values_list("last_value", flat=True).get()
+    """The next number of (agency, day, kind): one statement, `INSERT … ON CONFLICT DO UPDATE SET
+    last_value = last_value + 1 RETURNING last_value` (PostgreSQL and SQLite ≥ 3.35 alike; the
+    lookup throttle's counters work the same way). The first number of a day is 1; the value
+    returned is this statement's own, and the row lock it takes holds concurrent callers until this
+    transaction ends, so a rolled-back creation gives its number back instead of leaving a gap."""
+    meta = DossierSequence._meta
+    quote = connection.ops.quote_name
+    table = quote(meta.db_table)
+    agency_column, day_column, kind_column, value_column = (
+        quote(meta.get_field(name).column) for name in ("agency", "day", "kind", "last_value")
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} ({agency_column}, {day_column}, {kind_column}, {value_column}) "  # noqa: S608
+            f"VALUES (%s, %s, %s, 1) ON CONFLICT ({agency_column}, {day_column}, {kind_column}) "
+            f"DO UPDATE SET {value_column} = {table}.{value_column} + 1 RETURNING {value_column}",
+            [agency.pk, connection.ops.adapt_datefield_value(day), kind],
+        )
+        return cursor.fetchone()[0]
 
 
 def next_code(agency, day):

@@ -61,7 +61,12 @@ def record_step(dossier, event):
     event's `step_outcome`) and, while the dossier is open, the next begins, held by the agency
     holding it now; otherwise the open step's deadline follows the dossier's (a pause moves it)."""
     holder = dossier.handling_agency_id or dossier.competent_agency_id
-    current = StatStep.objects.filter(dossier_id=dossier.pk, ended_at__isnull=True).first()
+    # A creation (the dossier's first event) has no step yet: nothing to read.
+    current = (
+        StatStep.objects.filter(dossier_id=dossier.pk, ended_at__isnull=True).first()
+        if event.from_status is not None
+        else None
+    )
     if not closes_step(event):
         if current is not None and current.due_at != dossier.step_due_at:
             current.due_at = dossier.step_due_at

@@ -612,7 +612,8 @@ def record(dossier, event):
     `dossiers.services` in the transaction of the change, with the dossier row locked)."""
     if dossier.received_at is None:
         return
-    fact = StatFact.objects.filter(pk=dossier.pk).first()
+    # A creation (the dossier's first event) has no statistics rows yet: nothing to read.
+    fact = StatFact.objects.filter(pk=dossier.pk).first() if event.from_status is not None else None
     span = StatSpan.objects.filter(dossier_id=dossier.pk, end_on__isnull=True).first() if fact else None
     ledger = Ledger()
     if fact is not None:

@@ -48,6 +48,37 @@ def other(db):
     return Office(code="H56.34")
 
 
+@pytest.mark.parametrize("events_cache_seconds", [0, 300])
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {},
+        {"channel": "online"},
+        {"missing_documents": ["Giấy chứng sinh"]},
+        {"competent_agency": "H56.40", "return_method": "post"},
+    ],
+    ids=["in_person", "online", "incomplete", "other_competent_agency"],
+)
+def test_the_201_of_a_creation_is_the_detail_a_get_returns_next(office, frozen, settings, extra, events_cache_seconds):
+    """The creation answers from the dossier it has just written (not read back): the same body as
+    the GET that follows, the PIN apart, whatever the channel, with or without the history cache."""
+    settings.DOSSIER_EVENTS_CACHE_SECONDS = events_cache_seconds
+    if "competent_agency" in extra:
+        other = make_agency("H56.40", "Sở Tư pháp")
+        office.procedure.agencies.add(other)
+    reception = login(office.reception)
+    created = reception.post(
+        "/api/v1/dossiers/", {**NEW_DOSSIER, "procedure": office.procedure.code, **extra}, format="json"
+    )
+    assert created.status_code == 201, created.content
+    body = created.json()
+    assert body.pop("pin")
+    detail = reception.get(url(body["code"]))
+    assert detail.status_code == 200, detail.content
+    assert body == detail.json()
+    assert body["events"] and body["attachments"] == [] and body["consultations"] == []
+
+
 def login(user):
     """An API client authenticated with the token the user gets from the token endpoint."""
     client = APIClient()
