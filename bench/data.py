@@ -1561,7 +1561,8 @@ def seed(spec, log=print):
             if connection.in_atomic_block or not spec.vacuum:
                 cursor.execute(f"ANALYZE {big}, {small}")
             else:
-                cursor.execute(f"VACUUM (ANALYZE) {big}")
-                cursor.execute(f"ANALYZE {small}")
+                # Vacuumed too, as autovacuum would after a bulk load: the visibility map lets
+                # covering indexes answer without the table (the index's unsatisfied ratings).
+                cursor.execute(f"VACUUM (ANALYZE) {big}, {small}")
     summary.timings["total"] = round(clock.perf_counter() - started, 3)
     return summary

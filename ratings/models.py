@@ -58,7 +58,18 @@ class Rating(models.Model):
     class Meta:
         verbose_name = _("citizen rating")
         verbose_name_plural = _("citizen ratings")
-        indexes = [models.Index(fields=["needs_attention", "updated_at"], name="rating_attention_idx")]
+        indexes = [
+            models.Index(fields=["needs_attention", "updated_at"], name="rating_attention_idx"),
+            # The service index's "rated not satisfied" list: the unsatisfied ratings' dossiers,
+            # read without the table on PostgreSQL (reporting.index.costly_dossiers; one in ten
+            # ratings: 20 → 2 ms for 290,000 ratings).
+            models.Index(
+                fields=["dossier"],
+                include=["updated_at"],
+                condition=models.Q(level=Level.UNSATISFIED),
+                name="rating_unsatisfied_idx",
+            ),
+        ]
 
     def __str__(self):
         return f"{self.dossier_id} {self.level}"

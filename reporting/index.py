@@ -375,7 +375,16 @@ def period_counts(filters):
 def service_index(filters, trend_months=12, costs=True):
     """Everything the page, the API and the export show, for `filters`: the score and its
     indicators, the agencies ranked (with the points each costs), the monthly trend and the
-    dossiers that cost the most points."""
+    dossiers that cost the most points.
+
+    Its statements run without parallel workers (`stats.serial_plans`): each reads a few thousand
+    rows at most, and on a small database server starting the workers cost more than the scan
+    they shared (issue 19, 1,000,000 dossiers: 25 of the 29 ms of the "ended late" list)."""
+    with stats.serial_plans():
+        return _service_index(filters, trend_months, costs)
+
+
+def _service_index(filters, trend_months, costs):
     counted = period_counts(filters)
     external = external_counts(filters)
     recorded = provided_keys(external)
@@ -390,7 +399,7 @@ def service_index(filters, trend_months=12, costs=True):
             "ratings": total_counts["ratings"],
             "satisfaction_rate": stats.satisfaction_rate(total_counts),
             "agencies": agency_ranking(counted, external, recorded, values, catalogue_by_agency),
-            "trend": monthly_index(filters, trend_months, catalogue, recorded) if trend_months else [],
+            "trend": monthly_index(filters, trend_months, catalogue, recorded, counted) if trend_months else [],
         }
     )
     if costs:
@@ -438,11 +447,13 @@ def agency_ranking(counted, external, recorded, values, catalogue_by_agency):
     return rows
 
 
-def monthly_index(filters, months, catalogue, recorded):
+def monthly_index(filters, months, catalogue, recorded, counted=None):
     """[{month, score, on_time_rate, online_rate, satisfaction_rate, ratings}] for the `months`
     months ending with the month of `filters.end`, each month judged at its end (the current month
     at the end of today). Two counter queries: the stocks at the start of the first month, and the
-    month rows of the months (grouped by month); plus one for the current month's own table."""
+    month rows of the months (grouped by month); plus one for the current month's own table, unless
+    `counted` (the `period_counts` of `filters`) is that table already: the period is the current
+    month up to today, the page's default."""
     today = timezone.localdate()
     last = filters.end.replace(day=1)
     first = stats.add_months(last, 1 - months)
@@ -474,7 +485,8 @@ def monthly_index(filters, months, catalogue, recorded):
         if month == today.replace(day=1):
             # Judged at the end of today: the month row holds the switches to overdue written ahead.
             current = replace(filters, start=month, end=today)
-            counts = _sum_counts(period_counts(current).values())
+            same = counted is not None and (filters.start, filters.end) == (current.start, current.end)
+            counts = _sum_counts((counted if same else period_counts(current)).values())
         else:
             counts = stats.counts_from_sums(flows, stocks_end, stocks_start)
         values = {**fractions(counts), **catalogue}

@@ -53,6 +53,9 @@ class StatFact(models.Model):
         indexes = [
             models.Index(fields=["agency", "received_on"], name="statfact_received_idx"),
             models.Index(fields=["agency", "finished_on", "finish_kind"], name="statfact_finished_idx"),
+            # The service index's "ended late" list: the period's late ends, newest first
+            # (reporting.index.costly_dossiers; 19 → 1 ms at 1,000,000 dossiers).
+            models.Index(fields=["finished_on", "dossier"], condition=models.Q(late=True), name="statfact_late_idx"),
         ]
 
     def __str__(self):

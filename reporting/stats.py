@@ -26,6 +26,7 @@ transition (`dossiers.services`) and keeps `StatFact`, `StatSpan` and `StatCount
 
 import calendar
 from collections import Counter, defaultdict
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from urllib.parse import urlencode
@@ -369,6 +370,27 @@ class StatsFilterForm(forms.Form):
             self.add_error("to", _("The end of the period is before its start."))
         data["start"], data["end"] = start, end
         return data
+
+
+@contextmanager
+def serial_plans():
+    """Run the enclosed statements without parallel workers (PostgreSQL's
+    `max_parallel_workers_per_gather` set to 0 for this transaction only, so it never leaks to the
+    next user of a pooled connection, PgBouncer's transaction mode included; inside an outer
+    transaction the previous value is put back on the way out, or by the rollback of an error).
+    For reads of a few thousand rows, where starting the workers costs more than the scan they
+    share. Elsewhere (SQLite) it does nothing."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    setting = "max_parallel_workers_per_gather"
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT current_setting(%s), set_config(%s, '0', true)", [setting, setting])
+            previous = cursor.fetchone()[0]
+        yield
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT set_config(%s, %s, true)", [setting, previous])
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ from collections import Counter
 from datetime import date, timedelta
 
 import pytest
+from django.db import connection
 from django.test import Client
 from django.utils import timezone
 from rest_framework.test import APIClient
@@ -271,3 +272,26 @@ def test_the_index_page_api_and_export_cost_the_same_queries_whatever_the_data(d
         assert response.status_code == 200
         assert len(captured.captured_queries) == expected_count
     assert len(api.get("/api/v1/stats/index/").json()["agencies"]) == 3
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="Needs PostgreSQL: a planner setting.")
+def test_the_index_runs_without_parallel_workers_and_leaves_the_setting_as_it_was(db):
+    def workers():
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW max_parallel_workers_per_gather")
+            return cursor.fetchone()[0]
+
+    before = workers()
+    assert before != "0"
+    seen = []
+
+    def spy(execute, sql, params, many, context):
+        if "dossiers_statcounter" in sql:
+            seen.append(workers())  # the setting the index's counter queries run with
+        return execute(sql, params, many, context)
+
+    today = timezone.localdate()
+    with connection.execute_wrapper(spy):
+        index.service_index(stats_filters(today.replace(day=1), today))
+    assert seen and set(seen) == {"0"}
+    assert workers() == before
