@@ -148,13 +148,24 @@ class DossierViewSet(GenericViewSet):
     def get_dossier(self):
         return visible_dossier(self.get_queryset(), self.kwargs["code"])
 
-    def detail_response(self, code, status=http.HTTP_200_OK, serializer_class=DossierDetailSerializer, **context):
-        # The history comes serialised from the cache while it has not changed (`cached_events`).
-        cached = settings.DOSSIER_EVENTS_CACHE_SECONDS > 0
-        queryset = (
-            self.get_queryset()
-            .select_related("handling_agency")
-            .prefetch_related(
+    def detail_response(self, code):
+        """The detail of the dossier with `code` visible to the caller (404 otherwise)."""
+        return self.detail_of(visible_dossier(self.get_queryset().select_related("handling_agency"), code))
+
+    def detail_of(
+        self, dossier, status=http.HTTP_200_OK, serializer_class=DossierDetailSerializer, new=False, **context
+    ):
+        """The detail of `dossier`, a row the caller may see with its related rows read or cached:
+        its attachments and consultations are read here (a `new` dossier has none) and its history
+        comes serialised from the cache while it has not changed (`cached_events`)."""
+        if new:
+            dossier._prefetched_objects_cache = {
+                "attachments": Attachment.objects.none(),
+                "consultations": Consultation.objects.none(),
+            }
+        else:
+            prefetch_related_objects(
+                [dossier],
                 "attachments__uploaded_by",
                 Prefetch(
                     "consultations",
@@ -163,10 +174,10 @@ class DossierViewSet(GenericViewSet):
                     ),
                 ),
             )
-        )
-        dossier = visible_dossier(queryset if cached else queryset.prefetch_related("events__actor"), code)
-        if cached:
+        if settings.DOSSIER_EVENTS_CACHE_SECONDS > 0:
             context["events_data"] = cached_events(dossier)
+        else:
+            prefetch_related_objects([dossier], "events__actor")
         serializer = serializer_class(dossier, context={**self.get_serializer_context(), **context})
         return Response(serializer.data, status=status)
 
@@ -183,21 +194,12 @@ class DossierViewSet(GenericViewSet):
             dossier, pin = dossier_create(actor=request.user, **serializer.validated_data)
         except ActionInputError as exc:
             raise ValidationError(exc.errors) from exc
-        # The answer comes from the dossier just written, with its related rows already in memory:
-        # a new dossier has no attachment and no consultation yet (issue 20: reading it back through
-        # the caller's scoped query cost a third of the creation). Its one event is read by
-        # `cached_events`, as in every detail. tests/dossiers/test_api.py checks that the 201 is
-        # the detail a GET returns next.
-        dossier._prefetched_objects_cache = {
-            "attachments": Attachment.objects.none(),
-            "consultations": Consultation.objects.none(),
-        }
-        context = {**self.get_serializer_context(), "pin": pin}
-        if settings.DOSSIER_EVENTS_CACHE_SECONDS > 0:
-            context["events_data"] = cached_events(dossier)
-        else:
-            prefetch_related_objects([dossier], "events__actor")
-        return Response(DossierCreatedSerializer(dossier, context=context).data, status=http.HTTP_201_CREATED)
+        # The answer comes from the dossier just written, with its related rows already in memory
+        # (issue 20: reading it back through the caller's scoped query cost a third of the
+        # creation). tests/dossiers/test_api.py checks that the 201 is the detail a GET returns next.
+        return self.detail_of(
+            dossier, status=http.HTTP_201_CREATED, serializer_class=DossierCreatedSerializer, new=True, pin=pin
+        )
 
     def retrieve(self, request, code=None, format=None):
         return self.detail_response(code)
@@ -245,6 +247,8 @@ class DossierViewSet(GenericViewSet):
             return _conflict(exc)
         except ActionInputError as exc:
             raise ValidationError(exc.errors) from exc
+        # Read again with its related rows: the action may have changed any of them (the assignee,
+        # the holder, the consultations, the history).
         return self.detail_response(dossier.code)
 
     @extend_schema(

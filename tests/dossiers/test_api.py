@@ -79,6 +79,26 @@ def test_the_201_of_a_creation_is_the_detail_a_get_returns_next(office, frozen, 
     assert body["events"] and body["attachments"] == [] and body["consultations"] == []
 
 
+@pytest.mark.parametrize("events_cache_seconds", [0, 300])
+def test_each_action_answers_the_detail_a_get_returns_next(office, frozen, settings, events_cache_seconds):
+    settings.DOSSIER_EVENTS_CACHE_SECONDS = events_cache_seconds
+    reception, specialist, leader = login(office.reception), login(office.specialist), login(office.leader)
+    created = reception.post("/api/v1/dossiers/", {**NEW_DOSSIER, "procedure": office.procedure.code}, format="json")
+    code = created.json()["code"]
+    steps = [
+        (reception, "assign", {"assignee": office.specialist.username}),
+        (specialist, "propose_result", {"result": "Cấp giấy khai sinh"}),
+        (leader, "approve", {"comment": "Đồng ý"}),
+        (reception, "return_result", {"collected_by": "Trần Thị Bình", "method": "in_person"}),
+    ]
+    for client, action, body in steps:
+        frozen.shift(timedelta(minutes=30))
+        response = act(client, code, action, **body)
+        assert response.status_code == 200, response.content
+        assert response.json() == client.get(url(code)).json(), action
+        assert response.json()["events"][-1]["action"] == action
+
+
 def login(user):
     """An API client authenticated with the token the user gets from the token endpoint."""
     client = APIClient()

@@ -41,6 +41,10 @@ def test_the_journey_through_the_api():
     def act(user, action, expected=200, **body):
         response = api(user).post(f"/api/v1/dossiers/{code}/actions/{action}/", body, format="json")
         assert response.status_code == expected, (action, response.content)
+        if expected == 200:
+            # The action's answer is the detail the actor's next GET returns (holder, step,
+            # consultations, history, actions), not a copy made before the action's effects.
+            assert response.json() == api(user).get(f"/api/v1/dossiers/{code}/").json(), action
         return response.json()
 
     def holder(user, agency, index):

@@ -225,6 +225,11 @@ def test_the_index_equals_a_brute_force_recomputation_of_every_indicator(db):
         assert (row["on_time_rate"], row["online_rate"]) == (pct(*values["on_time"]), pct(*values["online_dossiers"]))
         keys = {"on_time", "online_dossiers", "satisfaction", "published_complete", "online_procedures"}
         assert row["score"] == expected_score(values, keys)
+    # A trend that starts inside the data: its first month's opening stocks are the all-time rows
+    # less the changes of every month from it on, and each month is the same as in the long trend.
+    short = index.service_index(stats_filters(date(2026, 3, 1), date(2026, 4, 30)), trend_months=2, costs=False)
+    assert [row["month"] for row in short["trend"]] == ["2026-03-01", "2026-04-01"]
+    assert short["trend"] == [row for row in trend if row["month"] in ("2026-03-01", "2026-04-01")]
     # The comparisons above meant something: every indicator was strictly between 0 and 100 % somewhere.
     assert all(reached[key] for key in index.COUNTED), reached
 
