@@ -75,10 +75,12 @@ restore: install ## Restore a backup into an empty database: make restore DIR=va
 
 bench: install ## Benchmark: 1,000,000 dossiers on PostgreSQL + Redis (docs/performance.md)
 	@bash scripts/ci-services.sh
+	@bash scripts/bench-tools.sh
 	$(PY) bench/run.py
 
 bench-quick: install ## Benchmark with 100,000 dossiers
 	@bash scripts/ci-services.sh
+	@bash scripts/bench-tools.sh
 	$(PY) bench/run.py --quick
 
 bench-smoke: install ## Tiny benchmark run (300 dossiers): checks the harness works
