@@ -475,29 +475,23 @@ def on_dossier_event(dossier, event, policy=None):
     if not targets:
         return 0
     context = dossier_context(dossier, event)
-    templates = {
-        t.channel: t
-        for t in NotificationTemplate.objects.filter(
-            kind=kind, channel__in=[channel for channel, _address in targets], active=True
-        )
-    }
+    lookups = Lookups()  # the admin templates, read once for both channels
     rows = []
-    with translation.override(settings.LANGUAGE_CODE):
-        for channel, address in targets:
-            subject, body = _Text(kind, channel, templates.get(channel)).render(context)
-            rows.append(
-                outbox_row(
-                    kind=kind,
-                    channel=channel,
-                    key=f"{kind}:{dossier.pk}:{event.pk}:{channel}",
-                    subject=subject,
-                    body=body,
-                    dossier=dossier,
-                    address=address,
-                    link=context["lookup_url"],
-                    now=event.created_at,
-                )
+    for channel, address in targets:
+        subject, body = render_text(kind, channel, context, lookups=lookups)
+        rows.append(
+            outbox_row(
+                kind=kind,
+                channel=channel,
+                key=f"{kind}:{dossier.pk}:{event.pk}:{channel}",
+                subject=subject,
+                body=body,
+                dossier=dossier,
+                address=address,
+                link=context["lookup_url"],
+                now=event.created_at,
             )
+        )
     Notification.objects.bulk_create(rows)
     return len(rows)
 

@@ -412,16 +412,13 @@ def agency_ranking(counted, external, recorded, values, catalogue_by_agency):
     """[{agency, agency_name, score, points_lost, indicators: {key: rate}}], best score first. An
     agency's `points_lost` is its share of the points the whole scope misses on the counted
     indicators: weight × (its denominator − its numerator) / the scope's denominator."""
-    by_agency = defaultdict(list)
-    for (agency_id, _field_id), counts in counted.items():
-        by_agency[agency_id].append(counts)
-    ids = set(by_agency) | set(catalogue_by_agency)
+    ids = {agency_id for agency_id, _none in counted} | set(catalogue_by_agency)
     agencies = Agency.objects.only("code", "name").in_bulk(ids)
     rows = []
     for agency_id in ids:
-        counts = _sum_counts(by_agency.get(agency_id, []))
-        keys = [(a, f) for (a, f) in counted if a == agency_id]
-        own = fractions(counts, _external_for(external, keys))
+        key = (agency_id, None)  # `period_counts` and `external_counts` are per agency
+        counts = counted.get(key) or stats.empty_counts()
+        own = fractions(counts, _external_for(external, [key]))
         own.update(catalogue_by_agency.get(agency_id, {}))
         scored = score(own, recorded, labelled=False)
         lost = 0.0
