@@ -13,15 +13,19 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from django.conf import settings
+from django.core.cache import cache
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.formats import date_format
+from django.utils.translation import get_language, gettext_lazy, ngettext, pgettext
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, ngettext, pgettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 from rest_framework import serializers
+
+from procedures.models import Agency
 
 from . import sealing, signals, throttle, workflow
 from .models import Dossier, Status, hash_pin
@@ -32,15 +36,16 @@ UNKNOWN_PIN_HASH = "0" * 64
 MAX_CODE_LENGTH = 64
 MAX_PIN_LENGTH = 12
 
-# The columns a lookup reads (the lookup is the hottest request: no more than it shows).
+# The columns of the dossier row a lookup reads (the lookup is the hottest public request: one
+# table, no more than it shows; the agencies' and the procedure's names come with the citizen's
+# history, `citizen_history`, cached under the chain head).
 DOSSIER_FIELDS = (
     "code",
     "provisional_code",
     "pin_hash",
     "status",
+    "procedure",
     "procedure_snapshot",
-    "procedure__code",
-    "procedure__name",
     "applicant_name",
     "submitted_at",
     "received_at",
@@ -48,10 +53,9 @@ DOSSIER_FIELDS = (
     "finished_at",
     "returned_at",
     "supplement_requests",
-    "receiving_agency__name",
-    "returning_agency__name",
-    "returning_agency__address",
-    "returning_agency__phone",
+    "receiving_agency",
+    "returning_agency",
+    "chain_head",
 )
 EVENT_FIELDS = ("dossier_id", "action", "from_status", "from_stage", "comment", "data", "created_at")
 
@@ -101,33 +105,31 @@ def normalise_code(text):
 def find_dossier(code, pin):
     """The dossier with this code if `pin` is its PIN, else None.
 
-    A wrong PIN and an unknown code cost the same work: one indexed read of (id, code, PIN hash)
-    that finds a row or none (`_pin_row`), one PIN hash, one constant-time comparison (with a
-    dummy hash when the code is unknown). Only a right PIN loads the dossier for display."""
+    A wrong PIN and an unknown code cost the same work: one indexed read that finds a row or none
+    (`_lookup_row`), one PIN hash, one constant-time comparison (with a dummy hash when the code
+    is unknown)."""
     code = (code or "").strip()[:MAX_CODE_LENGTH]
-    return _check_pin(_pin_row(code), code, pin)
+    dossier = _lookup_row(code)
+    return dossier if _pin_matches(dossier, code, pin) else None
 
 
-def _pin_row(code):
-    """(pk, code, PIN hash, provisional code) of the dossier known by `code`, or None."""
+def _lookup_row(code):
+    """The dossier known by `code` with the columns a lookup shows and its PIN hash, or None: one
+    statement whatever the PIN (issue 20: a separate read of the PIN row, then of the dossier, was
+    one more round trip on the hottest public request). Only a right PIN shows any of it."""
     if "\x00" in code:  # PostgreSQL refuses NUL bytes in text parameters; no code contains one
         code = ""
-    fields = ("pk", "code", "pin_hash", "provisional_code")
-    return next(iter(Dossier.objects.with_code(code).order_by().values_list(*fields)[:1]), None)
+    return next(iter(Dossier.objects.with_code(code).only(*DOSSIER_FIELDS).order_by()[:1]), None)
 
 
-def _check_pin(row, code, pin):
+def _pin_matches(dossier, code, pin):
+    """Whether `pin` is the PIN of `dossier` (None: the code is unknown, compared with a dummy
+    hash so that case does the same work)."""
     pin = (pin or "").strip()[:MAX_PIN_LENGTH]
     # The PIN is hashed with the dossier's first identifier (`Dossier.pin_key`): its provisional
     # reference when it got its code at acceptance, else its code.
-    pk, real_code, stored, provisional = row or (None, code, UNKNOWN_PIN_HASH, None)
-    if not hmac.compare_digest(stored, hash_pin(provisional or real_code, pin)) or pk is None:
-        return None
-    return (
-        Dossier.objects.select_related("procedure", "receiving_agency", "returning_agency")
-        .only(*DOSSIER_FIELDS)
-        .get(pk=pk)
-    )
+    stored, key = (dossier.pin_hash, dossier.pin_key) if dossier is not None else (UNKNOWN_PIN_HASH, code)
+    return hmac.compare_digest(stored, hash_pin(key, pin)) and dossier is not None
 
 
 @dataclass
@@ -148,8 +150,11 @@ def attempt_lookup(request, code, pin):
     allowance for unknown codes (`throttle.UNKNOWN_CODE_FACTOR`). Both do the same statements
     and get the same answer; a PIN cannot be guessed for a code that does not exist."""
     code = (code or "")[:MAX_CODE_LENGTH]
-    row = _pin_row(code)
-    attempt = throttle.begin_attempt(request, code=code, known=row is not None)
+    dossier = _lookup_row(code)
+    right = _pin_matches(dossier, code, pin)
+    # The PIN is checked first so that the attempt is counted, and a right one given back, in one
+    # call (one Redis script): the same counts and answers as reserving, then giving back.
+    attempt = throttle.begin_attempt(request, code=code, known=dossier is not None, correct=right)
     if not attempt.allowed:
         if attempt.lock_started:
             code_locked(request, code)
@@ -157,10 +162,7 @@ def attempt_lookup(request, code, pin):
             throttled_message=throttled_message(attempt.retry_after, attempt.code_locked),
             retry_after=attempt.retry_after,
         )
-    dossier = _check_pin(row, code, pin)
-    if dossier is not None:
-        attempt.succeeded()
-    return Outcome(dossier=dossier)
+    return Outcome(dossier=dossier if right else None)
 
 
 def pin_from_query(request, dossier, candidate):
@@ -253,25 +255,52 @@ def citizen_timeline(dossier, events=None):
     return entries
 
 
+def citizen_history(dossier):
+    """What only the dossier's events, procedure and agencies decide of the citizen's view, in the
+    current language: {procedure, returning_agency, timeline, missing_documents (those of the
+    newest request for more documents)}. Cached under the dossier's chain head, like the officers'
+    history (`Dossier.history_key`): a new event gives a new key, so the timeline is never older
+    than the dossier (issue 20: reading the events and joining three tables were most of a
+    lookup's statements' cost). Kept DOSSIER_EVENTS_CACHE_SECONDS, which bounds how long a renamed
+    agency or a changed office phone number can show."""
+    key = dossier.history_key("dossier-citizen", get_language() or "")
+    history = cache.get(key)
+    if history is None:
+        events = list(dossier.events.only(*EVENT_FIELDS))
+        requests = [e for e in events if e.action == "request_supplement"]
+        # Both agencies in one query (the timeline names the receiving one).
+        agencies = Agency.objects.only("name", "address", "phone").in_bulk(
+            {dossier.receiving_agency_id, dossier.returning_agency_id}
+        )
+        dossier.receiving_agency = agencies[dossier.receiving_agency_id]
+        dossier.returning_agency = agencies[dossier.returning_agency_id]
+        snapshot = dossier.procedure_snapshot or {}
+        agency = dossier.returning_agency
+        history = {
+            "procedure": {
+                "code": str(snapshot.get("code") or dossier.procedure.code),
+                "name": str(snapshot.get("name") or dossier.procedure.name),
+            },
+            "returning_agency": {"name": agency.name, "address": agency.address, "phone": agency.phone},
+            "timeline": [
+                {**entry, "text": str(entry["text"]), "details": [str(d) for d in entry["details"]]}
+                for entry in citizen_timeline(dossier, events)
+            ],
+            "missing_documents": _missing_items(requests[-1]) if requests else [],
+        }
+        cache.set(key, history, settings.DOSSIER_EVENTS_CACHE_SECONDS)
+    return history
+
+
 def lookup_result(dossier):
     """What the citizen may see of their dossier (the API body and the page's context)."""
-    events = list(dossier.events.only(*EVENT_FIELDS))
-    missing = []
-    if dossier.status == Status.AWAITING_SUPPLEMENT:
-        requests = [e for e in events if e.action == "request_supplement"]
-        if requests:
-            missing = _missing_items(requests[-1])
-    snapshot = dossier.procedure_snapshot or {}
-    agency = dossier.returning_agency
+    history = citizen_history(dossier)
     return {
         "code": dossier.code,
         "status": dossier.status,
         "status_label": str(Status(dossier.status).label),
         "status_text": str(STATUS_TEXT[dossier.status]),
-        "procedure": {
-            "code": snapshot.get("code") or dossier.procedure.code,
-            "name": snapshot.get("name") or dossier.procedure.name,
-        },
+        "procedure": history["procedure"],
         "applicant": dossier.masked_applicant_name,
         "submitted_at": dossier.submitted_at,
         "received_at": dossier.received_at,
@@ -281,9 +310,9 @@ def lookup_result(dossier):
         "overdue": dossier.is_overdue(),
         # The same judgement as the officers' API and the statistics (`models.judge`).
         "outcome": str(dossier.outcome),
-        "missing_documents": missing,
-        "returning_agency": {"name": agency.name, "address": agency.address, "phone": agency.phone},
-        "timeline": citizen_timeline(dossier, events),
+        "missing_documents": history["missing_documents"] if dossier.status == Status.AWAITING_SUPPLEMENT else [],
+        "returning_agency": history["returning_agency"],
+        "timeline": history["timeline"],
         # The signed electronic result, once the citizen may have it (dossiers/sealing.py).
         **sealing.public_links(dossier),
     }

@@ -427,6 +427,14 @@ class Dossier(models.Model):
     get_stage_display = fast_display("stage", Stage)
     get_channel_display = fast_display("channel", Channel)
 
+    def history_key(self, kind, language):
+        """A cache key for something derived from the dossier's events (`kind`: what, `language`:
+        in which language it was written). Events are append-only and each new one moves
+        `chain_head` (the hash of the newest event, accounts/audit.py), so a key never describes an
+        older history than the dossier has. (The code too: a database rebuilt from scratch, the
+        demo's or a test's, gives old ids to new dossiers.)"""
+        return f"{kind}:{self.pk}:{self.code}:{self.chain_head or '-'}:{language}"
+
     @property
     def pin_key(self):
         """What the PIN is hashed with: the first identifier the dossier was given (the provisional

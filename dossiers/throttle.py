@@ -10,17 +10,20 @@ attempt's own, never computed in Python. On PostgreSQL the table is UNLOGGED (mi
 counters are written without WAL, so a lookup does not wait for a disk flush, and a crash merely
 empties them (a fresh window for every client).
 
-An attempt *reserves* a failure before the PIN is checked and gives it back when the lookup
-succeeds. So under a burst of concurrent requests no more than `max_failures()` guesses get
-through in a window (a check-then-increment would let every request of the burst pass the
-check first). Once a client has `max_failures()` failures in the current window, every further
-lookup, even one with the right PIN, is refused until the window ends (HTTP 429 + Retry-After).
+An attempt *reserves* a failure before the answer is shown and gives it back when the lookup
+succeeds (`correct=True`: the caller checked the PIN first, and the give-back is part of the
+attempt's own script, so no concurrent request sees the reservation). So under a burst of
+concurrent requests no more than `max_failures()` guesses get through in a window (a
+check-then-increment would let every request of the burst pass the check first). Once a client
+has `max_failures()` failures in the current window, every further lookup, even one with the
+right PIN, is refused until the window ends (HTTP 429 + Retry-After).
 
 With Redis (`LOOKUP_THROTTLE_BACKEND`: "auto" = Redis when REDIS_URL is set), the same counters
 live in Redis instead (issue 20: the counter's writes and round trips were most of a lookup's
 cost): one Lua script (`EVALSHA`, atomic in Redis like the upsert in PostgreSQL) counts the
 address, reads its previous window, and, when the address may go ahead, counts the code and reads
-its previous window; a second one gives the reservations back. The keys expire once no sliding
+its previous window, and gives a right PIN's allowed attempt back at once (a second script gives
+back the attempts of the callers that check the PIN afterwards). The keys expire once no sliding
 estimate reads them, so nothing needs clearing. Same limits, windows, estimates and answers as the
 table; 0 SQL statements instead of 4. When Redis fails, the attempt is counted in the table (the
 database is the fallback: an outage never opens the lookup; the counts of that moment are split
@@ -184,11 +187,13 @@ UNKNOWN_CODE_FACTOR = 10
 UNKNOWN_CODE_PREFIX = "lookup-unknown:"
 
 
-def begin_attempt(request, now=None, code=None, known=True):
+def begin_attempt(request, now=None, code=None, known=True, correct=False):
     """Count a lookup attempt of this request's client (and, with `code`, of that dossier code)
     and say whether it may go ahead. `known=False` (the code exists in no dossier) counts the
     attempt on the address's separate allowance for unknown codes (UNKNOWN_CODE_FACTOR), with the
-    same statements.
+    same statements. `correct=True` (the caller has already checked the PIN, and it is right): an
+    allowed attempt gives its reservations back at once, in the same Redis script (no
+    `succeeded()` call, one round trip instead of two); a refused one stays counted, as always.
 
     The address is counted first; only an attempt the address may make counts against the code,
     so one blocked client cannot keep a citizen's code locked. A code over LOOKUP_CODE_MAX_FAILURES
@@ -206,7 +211,7 @@ def begin_attempt(request, now=None, code=None, known=True):
     windows = [address] + ([(code_key(code), window_start(now, code_seconds), code_seconds)] if code else [])
     if use_redis():
         try:
-            return _redis_attempt(windows, now, limit)
+            return _redis_attempt(windows, now, limit, correct)
         except _redis_errors() as exc:
             logger.warning("lookup throttle: Redis failed, counting in the database (%s)", exc)
     previous = _previous_counts(windows)
@@ -225,6 +230,8 @@ def begin_attempt(request, now=None, code=None, known=True):
         key, start, _seconds = windows[1]
         code_estimate, _created = _sliding_estimate(key, start, code_seconds, now, previous)
         attempt.count_code(key, start, code_seconds, now, code_estimate)
+    if correct and attempt.allowed:
+        attempt.succeeded()
     return attempt
 
 
@@ -232,16 +239,26 @@ def begin_attempt(request, now=None, code=None, known=True):
 
 # KEYS: the address's window and the one before, then (optionally) the code's two. ARGV: the share
 # of the previous address window the sliding window covers, the address's limit, the address keys'
-# lifetime, then the same three for the code. Returns the two estimates as text (Lua truncates
-# numbers to integers); the code is counted only when the address may go ahead, as in the table.
+# lifetime, then the same three for the code; last, "1" when the PIN is right (an allowed attempt
+# then takes its counts back at once). Returns the two estimates as text (Lua truncates numbers to
+# integers); the code is counted only when the address may go ahead, as in the table.
 _ATTEMPT_LUA = """
+local correct = ARGV[#ARGV] == '1'
 local count = redis.call('INCR', KEYS[1])
 if count == 1 then redis.call('EXPIRE', KEYS[1], ARGV[3]) end
 local estimate = count + tonumber(redis.call('GET', KEYS[2]) or '0') * tonumber(ARGV[1])
-if #KEYS < 4 or estimate > tonumber(ARGV[2]) then return {tostring(estimate), ''} end
+if estimate > tonumber(ARGV[2]) then return {tostring(estimate), ''} end
+if #KEYS < 4 then
+  if correct then redis.call('DECR', KEYS[1]) end
+  return {tostring(estimate), ''}
+end
 local code = redis.call('INCR', KEYS[3])
 if code == 1 then redis.call('EXPIRE', KEYS[3], ARGV[6]) end
 local code_estimate = code + tonumber(redis.call('GET', KEYS[4]) or '0') * tonumber(ARGV[4])
+if correct and code_estimate <= tonumber(ARGV[5]) then
+  redis.call('DECR', KEYS[1])
+  redis.call('DECR', KEYS[3])
+end
 return {tostring(estimate), tostring(code_estimate)}
 """
 # Take one back from each key still above zero (a key that expired in between stays absent).
@@ -287,8 +304,9 @@ def _redis_key(key, start):
     return f"{REDIS_PREFIX}{key}:{int(start.timestamp())}"
 
 
-def _redis_attempt(windows, now, limit):
-    """begin_attempt() with the counters in Redis: one script call."""
+def _redis_attempt(windows, now, limit, correct=False):
+    """begin_attempt() with the counters in Redis: one script call (the give-back of a right PIN's
+    allowed attempt included)."""
     _client, attempt_script, _give_back = _redis()
     keys, args = [], []
     for key, start, seconds in windows:
@@ -299,6 +317,7 @@ def _redis_attempt(windows, now, limit):
     args[1] = limit
     if len(windows) > 1:
         args[4] = settings.LOOKUP_CODE_MAX_FAILURES
+    args.append("1" if correct else "0")
     estimate, code_estimate = attempt_script(keys=keys, args=args)
     estimate = float(estimate)
     (_key, start, seconds) = windows[0]
@@ -309,6 +328,8 @@ def _redis_attempt(windows, now, limit):
         return attempt
     if len(windows) > 1:
         attempt.count_code(*windows[1], now, float(code_estimate))
+    if correct and attempt.allowed:
+        attempt.counters = []  # given back by the script
     return attempt
 
 

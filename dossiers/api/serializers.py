@@ -367,19 +367,12 @@ class DossierDetailSerializer(DossierListSerializer):
         return {name: events if name == "events" else data[name] for name in self.Meta.fields}
 
 
-def events_cache_key(dossier, language):
-    """The cache key of a dossier's serialised history. Events are append-only and each new one
-    moves the dossier's `chain_head` (the hash of its newest event, accounts/audit.py), so a key
-    never describes an older history than the dossier has."""
-    return f"dossier-events:{dossier.pk}:{dossier.chain_head or '-'}:{language}"
-
-
 def cached_events(dossier):
     """`EventSerializer` of the dossier's events, from the cache when its history has not changed
     (issue 20: serialising 50 events field by field was half of the detail's cost, and reading
     them with their actors two of its queries). Kept DOSSIER_EVENTS_CACHE_SECONDS, which bounds
     how long a renamed officer's old user name can show."""
-    key = events_cache_key(dossier, get_language() or "")
+    key = dossier.history_key("dossier-events", get_language() or "")
     data = cache.get(key)
     if data is None:
         events = dossier.events.select_related("actor")

@@ -335,10 +335,11 @@ def test_a_nul_byte_in_the_code_is_a_readable_400(client, office):
 
 
 def test_a_lookup_costs_a_constant_few_queries(client, office, frozen, django_assert_max_num_queries):
-    """Previous windows (address and code, one read), the address and code counter upserts, the
-    PIN row, the dossier, one give-back, events: whatever the timeline's length. (The first attempt
-    of a client in a window also clears finished windows; on SQLite, which cannot tell an inserted
-    row from an updated one, every attempt after a give-back does.)"""
+    """The dossier with its PIN hash, previous windows (address and code, one read), the address
+    and code counter upserts, one give-back, events, the two agencies (without the cached history,
+    tests/dossiers/test_lookup_cache.py): whatever the timeline's length. (The first attempt of a
+    client in a window also clears finished windows; on SQLite, which cannot tell an inserted row
+    from an updated one, every attempt after a give-back does.)"""
     dossier, pin = office.receive()
     lookup(client, dossier.code, pin)
     most = 7 if connection.vendor == "postgresql" else 8

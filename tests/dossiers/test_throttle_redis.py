@@ -51,14 +51,24 @@ def lookup(client, code, pin, **extra):
     return client.get(API, {"code": code, "pin": pin}, **extra)
 
 
-def test_a_lookup_costs_three_statements_and_no_counter_row(client, office, frozen, in_redis):
-    """The PIN row, the dossier, its events: the counters' upserts, previous-window read and
-    give-back (4 statements with the table) are two Redis script calls."""
+def test_a_lookup_costs_two_statements_one_script_call_and_no_counter_row(
+    client, office, frozen, in_redis, monkeypatch
+):
+    """The dossier with its PIN hash, its events: the counters' upserts, previous-window read and
+    give-back (4 statements with the table) are one Redis script call, the give-back of the right
+    PIN included."""
     dossier, pin = office.receive()
     lookup(client, dossier.code, pin)
+    calls = []
+    for name in ("_redis_attempt", "_redis_give_back"):
+        real = getattr(throttle, name)
+        monkeypatch.setattr(
+            throttle, name, lambda *a, _real=real, _name=name, **k: calls.append(_name) or _real(*a, **k)
+        )
     with CaptureQueriesContext(connection) as queries:
         assert lookup(client, dossier.code, pin).status_code == 200
-    assert len(queries.captured_queries) == 3, [q["sql"] for q in queries.captured_queries]
+    assert len(queries.captured_queries) == 2, [q["sql"] for q in queries.captured_queries]
+    assert calls == ["_redis_attempt"]
     assert not ThrottleCounter.objects.exists()
     # The successful lookups gave their reservations back.
     address = throttle._redis_key("lookup:127.0.0.1", throttle.window_start(MONDAY_9))
