@@ -13,11 +13,13 @@ import uuid
 from pathlib import PurePath
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import models, transaction
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.encoding import force_str
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from accounts.roles import visible_agency_ids
@@ -434,6 +436,22 @@ class Dossier(models.Model):
         older history than the dossier has. (The code too: a database rebuilt from scratch, the
         demo's or a test's, gives old ids to new dossiers.)"""
         return f"{kind}:{self.pk}:{self.code}:{self.chain_head or '-'}:{language}"
+
+    def cached_history(self, kind, build):
+        """`build()`, something derived from the dossier's events in the current language (the
+        officers' serialised history, the citizen's timeline), from the cache under `history_key`
+        while the history has not changed (issue 20). Kept DOSSIER_EVENTS_CACHE_SECONDS, which
+        bounds how long a renamed officer or agency can show under its old name; 0: built every
+        time, the cache untouched."""
+        seconds = settings.DOSSIER_EVENTS_CACHE_SECONDS
+        if seconds <= 0:
+            return build()
+        key = self.history_key(kind, get_language() or "")
+        value = cache.get(key)
+        if value is None:
+            value = build()
+            cache.set(key, value, seconds)
+        return value
 
     @property
     def pin_key(self):

@@ -2,10 +2,7 @@
 set; status, code, deadlines, stage, assignee… are never accepted) and reads their own output
 serializers."""
 
-from django.conf import settings
-from django.core.cache import cache
 from django.urls import reverse
-from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
@@ -371,14 +368,12 @@ def cached_events(dossier):
     """`EventSerializer` of the dossier's events, from the cache when its history has not changed
     (issue 20: serialising 50 events field by field was half of the detail's cost, and reading
     them with their actors two of its queries). Kept DOSSIER_EVENTS_CACHE_SECONDS, which bounds
-    how long a renamed officer's old user name can show."""
-    key = dossier.history_key("dossier-events", get_language() or "")
-    data = cache.get(key)
-    if data is None:
-        events = dossier.events.select_related("actor")
-        data = [dict(item) for item in EventSerializer(events, many=True).data]
-        cache.set(key, data, settings.DOSSIER_EVENTS_CACHE_SECONDS)
-    return data
+    how long a renamed officer's old user name can show (`Dossier.cached_history`)."""
+
+    def build():
+        return [dict(item) for item in EventSerializer(dossier.events.select_related("actor"), many=True).data]
+
+    return dossier.cached_history("dossier-events", build)
 
 
 class DossierCreatedSerializer(DossierDetailSerializer):

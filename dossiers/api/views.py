@@ -384,10 +384,13 @@ class LookupView(APIView):
         },
     )
     def get(self, request):
-        query = LookupQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        code = lookup.normalise_code(query.validated_data["code"])
-        outcome = lookup.attempt_lookup(request, code, query.validated_data["pin"].strip())
+        plain = lookup.plain_query(request.query_params)
+        if plain is None:
+            query = LookupQuerySerializer(data=request.query_params)
+            query.is_valid(raise_exception=True)
+            plain = query.validated_data["code"], query.validated_data["pin"]
+        code, pin = plain
+        outcome = lookup.attempt_lookup(request, lookup.normalise_code(code), pin.strip())
         if outcome.throttled_message:
             response = Response({"detail": outcome.throttled_message}, status=http.HTTP_429_TOO_MANY_REQUESTS)
             response["Retry-After"] = str(outcome.retry_after)

@@ -3,6 +3,7 @@ the right PIN, no personal data beyond a masked name, and a per-address throttle
 concurrent requests."""
 
 import json
+import random
 import threading
 from datetime import timedelta
 
@@ -10,11 +11,14 @@ import pytest
 import time_machine
 from django.conf import settings
 from django.db import connection, connections
+from django.http import QueryDict
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import translation
 
+from dossiers import lookup as lookup_module
 from dossiers import throttle
+from dossiers.api.serializers import LookupQuerySerializer
 from dossiers.models import ThrottleCounter
 from tests.factories import Office, vn
 
@@ -362,7 +366,6 @@ def test_the_counters_table_is_unlogged_on_postgresql(db):
 def test_the_api_body_is_what_the_documented_serializer_writes(client, office, frozen):
     """The lookup writes its JSON itself (the hottest public request); it must stay exactly what
     LookupResultSerializer, the schema's description of it, would write."""
-    from dossiers import lookup as lookup_module
     from dossiers.api.serializers import LookupResultSerializer
 
     waiting, _pin = office.receive(missing_documents=["Giấy chứng sinh (bản chính)"])
@@ -438,3 +441,31 @@ def test_a_wrong_pin_and_an_unknown_code_still_look_the_same(client, office, fro
 
     assert answers[0] == answers[1]
     assert counts[0] == counts[1]  # the same statements, in the same order
+
+
+def test_the_plain_query_shortcut_accepts_exactly_what_the_serializer_accepts():
+    """`lookup.plain_query` lets the API skip `LookupQuerySerializer` for a plainly valid query:
+    whatever it accepts, the serializer accepts with the same values (random and edge inputs)."""
+    rng = random.Random(20)
+    alphabet = ["a", "H", "5", ".", "-", " ", "\t", "\n", "\x00", "\ud800", "ễ", "\u00a0"]
+    samples = [{}, {"code": "X"}, {"pin": "1"}, {"code": "", "pin": "1"}, {"code": " ", "pin": " 1 "}]
+    samples += [{"code": "C" * n, "pin": "1" * m} for n in (63, 64, 65) for m in (11, 12, 13)]
+    for _ in range(3000):
+        samples.append(
+            {
+                name: "".join(rng.choice(alphabet) for _ in range(rng.choice([0, 1, 3, 12, 13, 64, 66])))
+                for name in ("code", "pin")
+                if rng.random() < 0.95
+            }
+        )
+    accepted = 0
+    for params in samples:
+        query = QueryDict(mutable=True)
+        query.update(params)
+        serializer = LookupQuerySerializer(data=query)
+        plain = lookup_module.plain_query(query)
+        if plain is not None:
+            accepted += 1
+            assert serializer.is_valid(), (params, serializer.errors)
+            assert plain == (serializer.validated_data["code"], serializer.validated_data["pin"])
+    assert accepted > 50  # the shortcut is taken

@@ -51,10 +51,11 @@ def lookup(client, code, pin, **extra):
     return client.get(API, {"code": code, "pin": pin}, **extra)
 
 
-def test_a_lookup_costs_two_statements_one_script_call_and_no_counter_row(
+def test_a_lookup_costs_three_statements_one_script_call_and_no_counter_row(
     client, office, frozen, in_redis, monkeypatch
 ):
-    """The dossier with its PIN hash, its events: the counters' upserts, previous-window read and
+    """The dossier with its PIN hash, its events, its agencies (the citizen's history is not cached
+    in tests: tests/dossiers/test_lookup_cache.py): the counters' upserts, previous-window read and
     give-back (4 statements with the table) are one Redis script call, the give-back of the right
     PIN included."""
     dossier, pin = office.receive()
@@ -67,7 +68,7 @@ def test_a_lookup_costs_two_statements_one_script_call_and_no_counter_row(
         )
     with CaptureQueriesContext(connection) as queries:
         assert lookup(client, dossier.code, pin).status_code == 200
-    assert len(queries.captured_queries) == 2, [q["sql"] for q in queries.captured_queries]
+    assert len(queries.captured_queries) == 3, [q["sql"] for q in queries.captured_queries]
     assert calls == ["_redis_attempt"]
     assert not ThrottleCounter.objects.exists()
     # The successful lookups gave their reservations back.
