@@ -141,7 +141,8 @@ def _row_statement():
             Dossier.objects.with_code("").only(*DOSSIER_FIELDS).order_by()[:1].query.get_compiler(connection=connection)
         )
         sql, params = compiler.as_sql()
-        assert len(params) == 2, params  # the code, for each of the two columns
+        if len(params) != 2:  # the code, for each of the two columns
+            raise RuntimeError(f"the lookup's statement takes {len(params)} parameters, not 2")
         columns = [column for column, _sql, _alias in compiler.select]
         statement = (sql, [column.target.attname for column in columns], compiler.get_converters(columns))
         _ROW_STATEMENTS[connection.vendor] = statement
