@@ -7,19 +7,21 @@ drill-down links, the monthly trend chart, the on-time rate bars and the overdue
 from decimal import Decimal
 
 from django.conf import settings
+from django.template.defaultfilters import floatformat
 from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
+from django.utils.translation import ngettext
 
 from reporting import stats
 
 CHART_MONTHS = 12
 
 
-def list_url(filters, metric, **overrides):
-    """The list of the dossiers behind one number."""
-    return f"{reverse('stats:dossiers')}?{filters.query(metric=metric, **overrides)}"
+def list_url(filters, metric, path=None, **overrides):
+    """The list of the dossiers behind one number (`path`: that list's, when already reversed)."""
+    return f"{path or reverse('stats:dossiers')}?{filters.query(metric=metric, **overrides)}"
 
 
 def build(filters, group, choices):
@@ -40,18 +42,18 @@ def build(filters, group, choices):
         "groups": column_groups(),
         "rate_label": stats.RATE_LABEL,
         "trend": trend_chart(stats.monthly_trend(filters, CHART_MONTHS)),
-        "agency_rates": rate_bars(stats.group_rows(table, "agency"), filters, "agency"),
-        "field_rates": rate_bars(stats.group_rows(table, "field"), filters, "field"),
-        "overdue": overdue_bars(overdue, filters),
+        "agency_rates": rate_bars(stats.group_rows(table, "agency"), filters, "agency", path),
+        "field_rates": rate_bars(stats.group_rows(table, "field"), filters, "field", path),
+        "overdue": overdue_bars(overdue, filters, path),
         "overdue_total": sum(row["count"] for row in overdue),
-        "overdue_url": list_url(filters, stats.OVERDUE_NOW),
+        "overdue_url": list_url(filters, stats.OVERDUE_NOW, path),
         "query": filters.query(),
         "export_query": filters.query(group=group),
         "group_urls": {
             stats.AGENCY: f"?{filters.query(group=stats.AGENCY)}",
             stats.AGENCY_FIELD: f"?{filters.query(group=stats.AGENCY_FIELD)}",
         },
-        "links": {key: list_url(filters, key) for key in stats.LIST_METRICS},
+        "links": {key: list_url(filters, key, path) for key in stats.LIST_METRICS},
         "now": timezone.now(),
     }
 
@@ -100,7 +102,7 @@ def trend_chart(trend):
             }
         )
     grid = [{"y": round(top + plot_h * (1 - f), 2), "value": int(peak * f)} for f in (0, Decimal("0.5"), 1)]
-    return {
+    chart = {
         "width": width,
         "height": height,
         "left": left,
@@ -113,9 +115,41 @@ def trend_chart(trend):
         "grid": grid,
         "months": trend,
     }
+    chart["svg_html"] = trend_svg_html(chart)
+    return chart
 
 
-def rate_bars(groups, filters, key):
+def trend_svg_html(chart):
+    """The chart's grid, bars and month labels as SVG markup, written here rather than by template
+    loops (36 bars with a date each cost the template engine more than the rest of the chart). Every
+    value is a number or a date, so nothing needs escaping; numbers are not localised (SVG
+    coordinates take a decimal point)."""
+    left, right = chart["left"], chart["right"]
+    parts = []
+    for line in chart["grid"]:
+        y = line["y"]
+        parts.append(
+            f'<line class="st-grid" x1="{left}" x2="{right}" y1="{y}" y2="{y}"/>'
+            f'<text class="st-axis" x="{left - 4}" y="{y}" text-anchor="end" dominant-baseline="middle">'
+            f"{line['value']}</text>"
+        )
+    for bar in chart["bars"]:
+        parts.append(
+            f'<rect class="{bar["css"]}" x="{bar["x"]}" y="{bar["y"]}" width="{bar["w"]}" height="{bar["h"]}">'
+            f"<title>{bar['month']:%m/%Y}: {bar['value']}</title></rect>"
+        )
+    label_y, year_y = chart["label_y"], chart["year_y"]
+    for label in chart["labels"]:
+        x = label["x"]
+        parts.append(f'<text class="st-axis" x="{x}" y="{label_y}" text-anchor="middle">{label["month"]:%m}</text>')
+        if label["year"]:
+            parts.append(
+                f'<text class="st-axis st-axis--year" x="{x}" y="{year_y}" text-anchor="middle">{label["year"]}</text>'
+            )
+    return mark_safe("".join(parts))  # noqa: S308 (numbers and dates only)
+
+
+def rate_bars(groups, filters, key, path=None):
     """Bars of the on-time rate per agency or field, each linking to its late dossiers."""
     bars = []
     for group in groups:
@@ -123,26 +157,32 @@ def rate_bars(groups, filters, key):
         if key == "agency":
             params["exact"] = "1"
         rate = group["on_time_rate"]
+        finished = group["finished"]
         bars.append(
             {
                 **group,
                 "width": rate or 0,
+                # The value and the hint are written here: a {% blocktranslate count %} per bar cost
+                # the template engine more than the rest of the list.
+                "rate_text": "—" if rate is None else f"{floatformat(rate, 1)} %",
+                "hint": ngettext("%(results)s result, %(late)s late", "%(results)s results, %(late)s late", finished)
+                % {"results": shown_number(finished), "late": shown_number(group["finished_late"])},
                 # Colour only repeats the number printed next to the bar.
                 "grade": "none" if rate is None else "good" if rate >= 90 else "fair" if rate >= 70 else "poor",
-                "url": list_url(filters, "finished", **params),
-                "late_url": list_url(filters, "finished_late", **params),
+                "url": list_url(filters, "finished", path, **params),
+                "late_url": list_url(filters, "finished_late", path, **params),
             }
         )
     return bars
 
 
-def overdue_bars(rows, filters):
+def overdue_bars(rows, filters, path=None):
     peak = max([row["count"] for row in rows] + [1])
     return [
         {
             **row,
             "width": round(100 * row["count"] / peak, 1),
-            "url": list_url(filters, stats.OVERDUE_NOW, agency=row["code"], exact="1"),
+            "url": list_url(filters, stats.OVERDUE_NOW, path, agency=row["code"], exact="1"),
         }
         for row in rows
     ]
@@ -158,15 +198,21 @@ def table_cells(filters, counts, path=None, **params):
     return [{"metric": key, "value": counts[key], "url": prefix + key} for key in stats.METRIC_KEYS]
 
 
+def shown_number(value):
+    """An integer as the template's `{{ value }}` shows it (grouped only with USE_THOUSAND_SEPARATOR)."""
+    return formats.localize(value) if settings.USE_THOUSAND_SEPARATOR else str(value)
+
+
 def cells_html(cells):
     """The `<td>`s of a row of cells, written here rather than by a template loop: the template
     engine spent more time on the table's hundreds of cells than on the rest of the page. The
     same markup the template wrote: numbers localised, links escaped."""
-    number = formats.localize if settings.USE_THOUSAND_SEPARATOR else str
     parts = []
     for cell in cells:
         value = cell["value"]
-        shown = f'<a href="{escape(cell["url"])}">{number(value)}</a>' if value else '<span class="st-zero">0</span>'
+        shown = (
+            f'<a href="{escape(cell["url"])}">{shown_number(value)}</a>' if value else '<span class="st-zero">0</span>'
+        )
         parts.append(f'<td data-metric="{escape(cell["metric"])}" data-value="{value}">{shown}</td>')
     return mark_safe("".join(parts))  # noqa: S308 (every value above is escaped or an integer)
 

@@ -144,7 +144,9 @@ def dashboard(request):
     context = {
         "form": form,
         "periods": stats.PERIODS,
-        "years": list(range(today.year, today.year - 6, -1)),
+        "years": [(year, year) for year in range(today.year, today.year - 6, -1)],
+        "agency_options": [(agency.code, agency.name) for agency in choices["agencies"]],
+        "field_options": [(field.code, field.name) for field in choices["fields"]],
         **choices,
     }
     if not form.is_valid():

@@ -734,6 +734,66 @@ def test_the_table_cells_written_in_python_escape_what_they_show():
     assert '<td data-metric="finished" data-value="0"><span class="st-zero">0</span></td>' in html
 
 
+def test_the_filter_options_written_in_python_escape_and_select_by_text():
+    from reporting.templatetags.stats_filters import options
+
+    html = options([("H57.01", 'Xã "A" <b>'), (2026, 2026), (3, "Tháng 3")], "2026")
+    assert html == (
+        '<option value="H57.01">Xã &quot;A&quot; &lt;b&gt;</option>'
+        '<option value="2026" selected>2026</option>'
+        '<option value="3">Tháng 3</option>'
+    )
+    assert " selected" not in options([("", "All"), ("x", "X")], None)
+
+
+@pytest.mark.parametrize(
+    ("language", "finished", "late", "hint"),
+    [
+        ("en", 1, 0, "1 result, 0 late"),
+        ("en", 7, 2, "7 results, 2 late"),
+        ("vi", 7, 2, "7 hồ sơ có kết quả, 2 trễ hạn"),
+    ],
+)
+def test_the_rate_bars_hint_and_value_are_translated_and_pluralised(language, finished, late, hint):
+    from django.utils import translation
+
+    from reporting.dashboard import rate_bars
+
+    class Filters:
+        def query(self, **params):
+            return "&".join(f"{key}={value}" for key, value in sorted(params.items()))
+
+    groups = [
+        {"code": "F1", "name": "F", "finished": finished, "finished_late": late, "on_time_rate": 71.4285},
+        {"code": "F2", "name": "G", "finished": 0, "finished_late": 0, "on_time_rate": None},
+    ]
+    with translation.override(language):
+        bars = rate_bars(groups, Filters(), "field")
+    assert bars[0]["hint"] == hint
+    assert bars[0]["rate_text"] == ("71,4 %" if language == "vi" else "71.4 %")
+    assert (bars[0]["grade"], bars[1]["grade"], bars[1]["rate_text"]) == ("fair", "none", "—")
+
+
+def test_the_trend_chart_svg_written_in_python_has_a_bar_per_month_and_series():
+    from reporting.dashboard import trend_chart
+
+    months = [
+        {"month": date(2025, 12, 1), "received": 40, "on_time": 30, "late": 5},
+        {"month": date(2026, 1, 1), "received": 0, "on_time": 0, "late": 0},
+    ]
+    svg = trend_chart(months)["svg_html"]
+    assert re.findall(r"<title>([^<]+)</title>", svg) == [
+        "12/2025: 40",
+        "12/2025: 30",
+        "12/2025: 5",
+        "01/2026: 0",
+        "01/2026: 0",
+        "01/2026: 0",
+    ]
+    assert re.findall(r'text-anchor="middle">(\d+)</text>', svg) == ["12", "2025", "01", "2026"]
+    assert re.findall(r'text-anchor="end" dominant-baseline="middle">(\d+)</text>', svg) == ["0", "25", "50"]
+
+
 def test_the_statistics_field_filter_is_in_vietnamese_alphabetical_order(db):
     """Issue 15: "Đất đai" comes after "Dân tộc" and before "Thủy sản", not after it (Đ sorts as D+)."""
     from procedures.models import Field
