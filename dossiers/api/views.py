@@ -7,6 +7,8 @@ it is a 404, never a 403. Transitions go through `dossiers.services.dossier_act`
 the field errors, an action name that does not exist → 404.
 """
 
+import functools
+
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch, prefetch_related_objects
@@ -26,6 +28,7 @@ from rest_framework.exceptions import NotFound, Throttled, ValidationError
 from rest_framework.pagination import CursorPagination
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import AllowAny, BasePermission
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework.viewsets import GenericViewSet
@@ -389,17 +392,88 @@ class LookupView(APIView):
             query = LookupQuerySerializer(data=request.query_params)
             query.is_valid(raise_exception=True)
             plain = query.validated_data["code"], query.validated_data["pin"]
-        code, pin = plain
-        outcome = lookup.attempt_lookup(request, lookup.normalise_code(code), pin.strip())
-        if outcome.throttled_message:
-            response = Response({"detail": outcome.throttled_message}, status=http.HTTP_429_TOO_MANY_REQUESTS)
-            response["Retry-After"] = str(outcome.retry_after)
-        elif outcome.dossier is None:
-            response = Response({"detail": str(lookup.NOT_FOUND_MESSAGE)}, status=http.HTTP_404_NOT_FOUND)
-        else:
-            response = Response(lookup.lookup_json(lookup.lookup_result(outcome.dossier)))
-        response["Cache-Control"] = "no-store"
+        status, body, headers = lookup_answer(request, *plain)
+        response = Response(body, status=status)
+        for name, value in headers.items():
+            response[name] = value
         return response
+
+    @classmethod
+    def as_view(cls, **initkwargs):
+        """DRF's view, behind a shortcut for the plain case (`plain_lookup`): the lookup is the
+        hottest public request and wrapping it in DRF's request, negotiation and response costs a
+        share of its time. The wrapper keeps DRF's view's attributes (`cls`, `initkwargs`,
+        `csrf_exempt`): the schema and the URL checks see the same view."""
+        view = super().as_view(**initkwargs)
+        shortcut = plain_lookup if cls.renderer_classes == [JSONRenderer] else None
+
+        @functools.wraps(view)
+        def lookup_view(request, *args, **kwargs):
+            response = shortcut(request) if shortcut is not None else None
+            return view(request, *args, **kwargs) if response is None else response
+
+        return lookup_view
+
+
+def lookup_answer(request, code, pin):
+    """(status, body, headers) of a lookup of `code` and `pin`, for DRF's view and the shortcut."""
+    outcome = lookup.attempt_lookup(request, lookup.normalise_code(code), pin.strip())
+    headers = {"Cache-Control": "no-store"}
+    if outcome.throttled_message:
+        headers = {"Retry-After": str(outcome.retry_after), **headers}
+        return http.HTTP_429_TOO_MANY_REQUESTS, {"detail": outcome.throttled_message}, headers
+    if outcome.dossier is None:
+        return http.HTTP_404_NOT_FOUND, {"detail": str(lookup.NOT_FOUND_MESSAGE)}, headers
+    return http.HTTP_200_OK, lookup.lookup_json(lookup.lookup_result(outcome.dossier)), headers
+
+
+# Accept header values for which DRF's negotiation, with JSON as the only renderer, picks JSON with
+# the media type "application/json" (no parameter such as `indent` to honour).
+_JSON_RANGES = frozenset({"*/*", "application/*", "application/json"})
+
+
+def _plainly_json(accept):
+    if not accept:
+        return True
+    ranges = [item.split(";", 1) for item in accept.split(",")]
+    if any(len(item) > 1 and not item[1].strip().startswith("q=") for item in ranges):
+        return False
+    return any(item[0].strip().lower() in _JSON_RANGES for item in ranges)
+
+
+def plain_lookup(request):
+    """The API lookup's response without DRF, or None to let DRF's view answer. Only the case
+    where DRF would do nothing but call `LookupView.get` and render JSON: a GET with a plainly
+    valid query (`lookup.plain_query`) and no `format`, an Accept header that DRF resolves to
+    plain JSON, and no session cookie (DRF's view authenticates no one, so an officer's session
+    would otherwise make a difference to the audit of a lock). The same status, body bytes and
+    headers as DRF's (a test compares them)."""
+    if request.method != "GET" or settings.SESSION_COOKIE_NAME in request.COOKIES or "format" in request.GET:
+        return None
+    if not _plainly_json(request.headers.get("Accept")):
+        return None
+    plain = lookup.plain_query(request.GET)
+    if plain is None:
+        return None
+    status, body, headers = lookup_answer(request, *plain)
+    response = HttpResponse(_JSON.render(body), status=status, content_type=JSONRenderer.media_type)
+    for name, value in {**headers, "Allow": _LOOKUP_ALLOW}.items():
+        response[name] = value
+    return response
+
+
+_JSON = JSONRenderer()
+
+
+def _allowed_methods(view_class):
+    """The `Allow` header DRF sets: the methods of an instance set up as `as_view` does (which adds
+    HEAD to a view that has GET)."""
+    view = view_class()
+    view.setup(None)
+    return ", ".join(view.allowed_methods)
+
+
+_LOOKUP_ALLOW = _allowed_methods(LookupView)
 
 
 def register(router):

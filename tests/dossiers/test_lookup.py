@@ -469,3 +469,55 @@ def test_the_plain_query_shortcut_accepts_exactly_what_the_serializer_accepts():
             assert serializer.is_valid(), (params, serializer.errors)
             assert plain == (serializer.validated_data["code"], serializer.validated_data["pin"])
     assert accepted > 50  # the shortcut is taken
+
+
+def test_the_api_shortcut_answers_byte_for_byte_what_drfs_view_answers(rf, office, frozen, settings):
+    """`plain_lookup` answers the plain lookups without DRF (the hottest public request): for each
+    case the same status, headers and body bytes as DRF's own view, and DRF answers the rest."""
+    from dossiers.api.views import LookupView, plain_lookup
+
+    settings.LOOKUP_MAX_FAILURES = 3
+    settings.LOOKUP_CODE_MAX_FAILURES = 100
+    dossier, pin = office.receive()
+    shortcut_view = LookupView.as_view()
+    drf_view = shortcut_view.__wrapped__  # DRF's view, as `as_view` made it
+
+    def both(params, address, **headers):
+        answers = []
+        for view in (shortcut_view, drf_view):
+            request = rf.get(API, params, REMOTE_ADDR=address, **headers)
+            response = view(request)
+            if hasattr(response, "render"):
+                response.render()
+            answers.append((response.status_code, sorted(response.items()), response.content))
+        return answers
+
+    right = {"code": dossier.code.lower(), "pin": f" {pin} "}
+    cases = [
+        (right, "198.51.100.1", {}, 200),
+        (right, "198.51.100.1", {"HTTP_ACCEPT": "text/html, application/json;q=0.9"}, 200),
+        ({"code": dossier.code, "pin": wrong(pin)}, "198.51.100.2", {}, 404),
+        ({"code": "KHONG-CO", "pin": pin}, "198.51.100.3", {"HTTP_ACCEPT": "*/*"}, 404),
+    ]
+    for params, address, headers, status in cases:
+        shortcut, drf = both(params, address, **headers)
+        assert shortcut[0] == status and shortcut == drf, (params, headers)
+    # The address of the wrong PIN has now tried 2 wrong PINs: one more locks it, for both views.
+    both({"code": dossier.code, "pin": wrong(pin)}, "198.51.100.2")
+    shortcut, drf = both(right, "198.51.100.2")
+    assert shortcut[0] == 429 and shortcut == drf
+    assert ("Retry-After", "900") in shortcut[1] and ("Cache-Control", "no-store") in shortcut[1]
+
+    def taken(params, method="get", **extra):
+        return plain_lookup(getattr(rf, method)(API, params, REMOTE_ADDR="198.51.100.9", **extra)) is not None
+
+    assert taken(right) and taken(right, HTTP_ACCEPT="application/json")
+    # DRF answers whatever it would treat differently: its 400s, HEAD, ?format=, an Accept with a
+    # parameter it honours (indent) or without JSON (406), and an officer's session.
+    assert not taken({"code": dossier.code})
+    assert not taken(right, method="head")
+    assert not taken({**right, "format": "json"})
+    assert not taken(right, HTTP_ACCEPT="application/json; indent=4")
+    assert not taken(right, HTTP_ACCEPT="text/html")
+    assert not taken(right, HTTP_COOKIE=f"{settings.SESSION_COOKIE_NAME}=abc")
+    assert both(right, "198.51.100.4", HTTP_ACCEPT="text/html")[1][0] == 406
