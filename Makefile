@@ -4,6 +4,11 @@
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
+# The suite runs in one pytest-xdist worker per core, at most 4 (each has its own test database,
+# cache, Celery broker and Redis database: tests/settings.py); whole files stay in one worker.
+# `make test PYTEST_WORKERS=0` runs it in one process.
+PYTEST_WORKERS ?= auto
+PYTEST := $(VENV)/bin/pytest -n $(PYTEST_WORKERS) --maxprocesses 4 --dist loadfile
 PIP    := $(VENV)/bin/pip
 STAMP  := $(VENV)/.installed
 HOST   ?= 127.0.0.1
@@ -37,14 +42,14 @@ $(AXE): scripts/fetch-axe.py
 	$(PYTHON) scripts/fetch-axe.py
 
 test: install $(AXE) ## Run the whole test suite (SQLite unless DATABASE_URL is set)
-	$(VENV)/bin/pytest
+	$(PYTEST)
 
 test-fast: install ## The suite without browser and slow tests
-	$(VENV)/bin/pytest -m "not browser and not slow"
+	$(PYTEST) -m "not browser and not slow"
 
 test-postgres: install $(AXE) ## The whole suite against local PostgreSQL + Redis (see .ci/run)
 	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/motcua} \
-	REDIS_URL=$${REDIS_URL:-redis://127.0.0.1:6379/0} $(VENV)/bin/pytest
+	REDIS_URL=$${REDIS_URL:-redis://127.0.0.1:6379/0} $(PYTEST)
 
 lint: install ## ruff check + format check + missing migrations + import contracts (lint-imports)
 	$(VENV)/bin/ruff check .
