@@ -365,6 +365,10 @@ DOSSIER_EVENTS_CACHE_SECONDS = env.int("DOSSIER_EVENTS_CACHE_SECONDS", default=6
 # The workspace's tab counts are kept this many seconds per officer (0: counted on every page); an
 # officer's own action recounts theirs at once, others' actions show within this time.
 QUEUE_COUNTS_CACHE_SECONDS = env.int("QUEUE_COUNTS_CACHE_SECONDS", default=30)
+# The statistics page's figures (/thong-ke/) are kept this many seconds per scope, filters and
+# language, and shown with the moment they were computed (0: computed on every page). The API, the
+# exports and the lists of dossiers behind a number are always live.
+STATS_PAGE_CACHE_SECONDS = env.int("STATS_PAGE_CACHE_SECONDS", default=30)
 # The service index's catalogue shares (complete and online procedures per agency) are kept until
 # the catalogue changes, at most this many seconds (0: counted on every page).
 INDEX_CATALOGUE_CACHE_SECONDS = env.int("INDEX_CATALOGUE_CACHE_SECONDS", default=600)
