@@ -286,7 +286,11 @@ def captured_log():
     ]
     assert handlers, "the console handler must carry the masking filter"
     buffer = io.StringIO()
-    previous = [h.setStream(buffer) for h in handlers]
+    # The stream is swapped without `setStream`, which flushes the old one first: under
+    # pytest-xdist the handler may hold a capture stream that pytest has already closed.
+    previous = [h.stream for h in handlers]
+    for handler in handlers:
+        handler.stream = buffer
     root_level = logging.getLogger().level
     logging.getLogger().setLevel(logging.DEBUG)
     try:
@@ -294,7 +298,7 @@ def captured_log():
     finally:
         logging.getLogger().setLevel(root_level)
         for handler, stream in zip(handlers, previous, strict=True):
-            handler.setStream(stream)
+            handler.stream = stream
 
 
 def test_no_identity_number_phone_or_pin_reaches_the_logs(client, office, captured_log, settings):
