@@ -33,7 +33,7 @@ from urllib.parse import urlencode
 
 from django import forms
 from django.core.exceptions import PermissionDenied
-from django.db import connection, transaction
+from django.db import connection, connections, router, transaction
 from django.db.models import Case, Count, IntegerField, Q, Sum, Value, When
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -964,17 +964,22 @@ def counter_sums(filters, direction="auto", by_field=True):
     for q in (period_minus, before_minus):
         if q is not None:
             rows_q |= q
+    # Read where the router sends the counters' reads (the replica in a reporting view, when one is
+    # configured and fresh), as the ORM's own queries are: this statement is written by hand.
+    alias = router.db_for_read(StatCounter)
+    database = connections[alias]
     inner = (
-        StatCounter.objects.filter(filters.counter_q())
+        StatCounter.objects.using(alias)
+        .filter(filters.counter_q())
         .filter(rows_q)
         .annotate(sign_in=_sign(period_plus, period_minus), sign_before=_sign(before_plus, before_minus))
         .values("agency_id", "field_id", "sign_in", "sign_before", *COUNTER_FIELDS)
         .order_by()
     )
-    inner_sql, params = inner.query.sql_with_params()
+    inner_sql, params = inner.query.get_compiler(using=alias).as_sql()
     # A subquery with OFFSET is never merged into the outer one, so the signs are computed once per row.
-    barrier = "LIMIT -1 OFFSET 0" if connection.vendor == "sqlite" else "OFFSET 0"
-    qn = connection.ops.quote_name
+    barrier = "LIMIT -1 OFFSET 0" if database.vendor == "sqlite" else "OFFSET 0"
+    qn = database.ops.quote_name
     sums = [f"SUM({qn(name)} * sign_in)" for name in COUNTER_FIELDS]
     sums += [f"SUM({qn(name)} * sign_before)" for name in STOCK_FIELDS]
     # Column names come from the model, values are the inner query's parameters.
@@ -983,7 +988,7 @@ def counter_sums(filters, direction="auto", by_field=True):
         f"SELECT agency_id, {field}, {', '.join(sums)} FROM ({inner_sql} {barrier}) AS counters "  # noqa: S608
         f"GROUP BY {group}"
     )
-    with connection.cursor() as cursor:
+    with database.cursor() as cursor:
         cursor.execute(sql, params)
         fetched = cursor.fetchall()
     result = {}

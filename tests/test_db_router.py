@@ -174,3 +174,31 @@ def test_the_default_settings_have_no_router():
     assert settings.DATABASE_REPLICA_URL == ""
     assert settings.DATABASE_ROUTERS == []
     assert "motcua.db_router.ReplicaReadsMiddleware" not in settings.MIDDLEWARE
+
+
+class RecordingRouter:
+    """Sends every read to the primary and remembers which models were asked about."""
+
+    def __init__(self):
+        self.reads = []
+
+    def db_for_read(self, model, **hints):
+        self.reads.append(model)
+        return "default"
+
+
+@pytest.mark.django_db
+def test_the_hand_written_counter_query_asks_the_router_where_to_read(settings):
+    """The progress table's counter statement is raw SQL: it must still be read where the router
+    sends the counters (the replica in a reporting view), like the ORM's queries."""
+    from datetime import date
+
+    from reporting import stats
+
+    recording = RecordingRouter()
+    settings.DATABASE_ROUTERS = [recording]
+    filters = stats.Filters(
+        start=date(2026, 3, 1), end=date(2026, 3, 31), agency=None, field=None, exact=False, agency_ids=None
+    )
+    assert stats.counter_sums(filters) == {}
+    assert StatCounter in recording.reads
