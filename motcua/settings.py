@@ -365,7 +365,7 @@ DOSSIER_EVENTS_CACHE_SECONDS = env.int("DOSSIER_EVENTS_CACHE_SECONDS", default=6
 # The workspace's tab counts are kept this many seconds per officer (0: counted on every page); an
 # officer's own action recounts theirs at once, others' actions show within this time.
 QUEUE_COUNTS_CACHE_SECONDS = env.int("QUEUE_COUNTS_CACHE_SECONDS", default=30)
-# The statistics page's figures (/thong-ke/) are kept this many seconds per scope, filters and
+# The statistics page's figures (/thong-ke/) are kept this many seconds per agencies counted, filters and
 # language, and shown with the moment they were computed (0: computed on every page). The API, the
 # exports and the lists of dossiers behind a number are always live.
 STATS_PAGE_CACHE_SECONDS = env.int("STATS_PAGE_CACHE_SECONDS", default=30)
